@@ -1,0 +1,1 @@
+"""Core package: application factory, configuration, database, auth and shared plumbing."""

@@ -1,0 +1,31 @@
+"""Audit room: a row per administrative change (users, parks), written in the change's transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import UTCDateTime, db, utcnow
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+def record(entity: str, entity_id, action: str, by=None, **detail) -> AuditEntry:
+    """Add an audit row to the current transaction; it commits or rolls back with the change."""
+    entry = AuditEntry(entity=entity, entity_id=str(entity_id), action=action,
+                       user_id=getattr(by, "id", None),
+                       detail=json.dumps(detail, ensure_ascii=False, default=str))
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,34 @@
+"""Auth forms room: login and the admin's user forms."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from .models import Role
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=256)])
+    next = HiddenField()
+    submit = SubmitField("登录")
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
+    display_name = StringField("姓名", validators=[Length(max=64)])
+    role = SelectField("角色", choices=Role.choices())
+    county = SelectField("所属县区（县区用户必填）", choices=[])
+    password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。"), Length(max=256)])
+    confirm = PasswordField("确认密码", validators=[EqualTo("password", "两次输入的密码不一致。")])
+    submit = SubmitField("创建用户")
+
+    def set_counties(self, counties) -> None:
+        self.county.choices = [("", "（无）")] + [(c.code, f"{c.name}（{c.code}）") for c in counties]
+
+
+class ConfirmForm(FlaskForm):
+    """A button that posts only its CSRF token."""
+
+    submit = SubmitField("确定")

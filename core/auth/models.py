@@ -1,0 +1,113 @@
+"""Auth models room: roles, counties (current and legacy codes) and user accounts."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db, enum_type, utcnow
+from core.enums import LabeledEnum
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the user does not exist, so unknown names cost as much as wrong passwords.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class Role(LabeledEnum):
+    COMMERCE = "commerce", "商务局"
+    COUNTY = "county", "县区"
+    LEADER = "leader", "领导"
+    ADMIN = "admin", "管理员"
+
+
+class County(db.Model):
+    """A county-level division of Sanming; legacy rows point to the division that replaced them."""
+
+    __tablename__ = "county"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+    short_name: Mapped[str] = mapped_column(String(20))
+    successor_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))
+    seat_lat: Mapped[float | None]
+    seat_lon: Mapped[float | None]
+    position: Mapped[int] = mapped_column(default=0)
+
+    successor: Mapped[County | None] = relationship(remote_side=[code])
+
+    @property
+    def is_current(self) -> bool:
+        return self.successor_code is None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    # Part of the session identity: changing it ends every session that carries the old one.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    county: Mapped[County | None] = relationship()
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_enabled
+
+    @property
+    def name_for_display(self) -> str:
+        return self.display_name or self.username
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+        self.session_token = secrets.token_hex(16)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return True
+
+    def disable(self) -> None:
+        self.is_enabled = False
+        self.session_token = secrets.token_hex(16)
+
+    @property
+    def can_edit_projects(self) -> bool:
+        return self.role in (Role.COMMERCE, Role.COUNTY, Role.ADMIN)
+
+    @property
+    def sees_all_counties(self) -> bool:
+        return self.role is not Role.COUNTY
+
+    def may_edit_county(self, county_code: str | None) -> bool:
+        if self.role in (Role.COMMERCE, Role.ADMIN):
+            return True
+        return self.role is Role.COUNTY and county_code is not None and county_code == self.county_code
+
+
+def burn_dummy_hash(password: str) -> None:
+    """Spend the time of one verification so a missing account cannot be told apart by timing."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass

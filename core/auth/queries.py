@@ -1,0 +1,42 @@
+"""Auth queries room: looking up users and resolving county names or codes, old and new."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db import db
+
+from .models import County, User
+
+
+def current_counties_select():
+    return select(County).where(County.successor_code.is_(None)).order_by(County.position, County.code)
+
+
+def current_counties() -> list[County]:
+    return list(db.session.scalars(current_counties_select()))
+
+
+def user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def users_select():
+    return select(User).order_by(User.is_enabled.desc(), User.role, User.username)
+
+
+def resolve_county(text: str | None) -> County | None:
+    """The current county meant by a code or a name, including pre-2021 ones (梅列区 → 三元区)."""
+    key = "".join((text or "").split())
+    if not key:
+        return None
+    county = db.session.get(County, key) if key.isdigit() else None
+    if county is None:
+        rows = db.session.scalars(
+            select(County).where((County.name == key) | (County.short_name == key))
+            # Prefer a current county when an old and a new one share a name (三元区).
+            .order_by(County.successor_code.is_not(None))
+        )
+        county = next(iter(rows), None)
+    while county is not None and county.successor is not None:
+        county = county.successor
+    return county

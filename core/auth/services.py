@@ -1,0 +1,97 @@
+"""Auth services room: creating, disabling and re-keying user accounts (flush, never commit)."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from core import audit
+from core.db import db
+
+from .models import County, Role, User
+from .queries import resolve_county, user_by_username
+from .reference_data import CURRENT_COUNTIES, LEGACY_COUNTIES
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+class UserError(ValueError):
+    """A user-account change that cannot be made; the message is for the user, in Chinese."""
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+
+
+def create_user(username: str, role: Role | str, password: str, *, county: str | None = None,
+                display_name: str = "", by: User | None = None) -> User:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise UserError("用户名须为 2–64 个字符，只能包含字母、数字、汉字、下划线、点或连字符。")
+    if user_by_username(username) is not None:
+        raise UserError(f"用户名“{username}”已被使用。")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise UserError("未知的角色。") from None
+    county_code = None
+    if role is Role.COUNTY:
+        resolved = resolve_county(county)
+        if resolved is None:
+            raise UserError(f"未知的县区代码或名称：“{county or ''}”。" if county else "县区用户必须指定所属县区。")
+        county_code = resolved.code
+    elif county:
+        raise UserError("只有县区用户才能绑定县区。")
+    check_password_strength(password)
+    user = User(username=username, role=role, county_code=county_code,
+                display_name=(display_name or "").strip())
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    _log("user created", user, by, role=role.value, county=county_code)
+    return user
+
+
+def set_password(user: User, password: str, *, by: User | None = None) -> None:
+    check_password_strength(password)
+    user.set_password(password)
+    db.session.flush()
+    _log("password changed", user, by)
+
+
+def disable_user(user: User, *, by: User | None = None) -> None:
+    if by is not None and by.id == user.id:
+        raise UserError("不能停用自己的账号。")
+    user.disable()
+    db.session.flush()
+    _log("user disabled", user, by)
+
+
+def enable_user(user: User, *, by: User | None = None) -> None:
+    user.is_enabled = True
+    db.session.flush()
+    _log("user enabled", user, by)
+
+
+def _log(what: str, user: User, by: User | None, **extra) -> None:
+    audit.record("user", user.id, what.replace(" ", "_"), by, username=user.username, **extra)
+    current_app.logger.info("%s: %s by %s", what, user.username, by.username if by else "cli")
+
+
+def seed_counties() -> int:
+    """Insert or refresh the counties; returns how many rows were added."""
+    added = 0
+    # Current divisions first: legacy rows point at them.
+    for position, row in enumerate(CURRENT_COUNTIES + LEGACY_COUNTIES):
+        code, name, short_name, successor, lat, lon = row
+        county = db.session.get(County, code)
+        if county is None:
+            county = County(code=code)
+            db.session.add(county)
+            added += 1
+        county.name, county.short_name, county.successor_code = name, short_name, successor
+        county.seat_lat, county.seat_lon, county.position = lat, lon, position
+        db.session.flush()
+    return added

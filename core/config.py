@@ -1,0 +1,89 @@
+"""Configuration room: defaults, then instance/config.py, then the environment; the secret-key guard."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from flask import Flask
+
+WEAK_SECRET_KEYS = frozenset({"", "dev", "secret", "changeme", "change-me", "development", "test"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration would run the app unsafely."""
+
+
+class Defaults:
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None  # filled in from instance/ when not given
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BTN_SIZE = "sm"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    GEOJSON_MAX_BYTES = 2 * 1024 * 1024
+    JSON_AS_ASCII = False
+
+
+ENV_SETTINGS = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes", "on"},
+}
+
+
+def load(app: Flask, overrides: dict | None) -> None:
+    """Fill app.config from defaults, instance/config.py, the environment and test overrides."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, parse in ENV_SETTINGS.items():
+        if name in os.environ:
+            app.config[name] = parse(os.environ[name])
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    check_secret_key(app)
+
+
+def database_uri(app: Flask) -> str:
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    if not uri:
+        return "sqlite:///" + os.path.join(app.instance_path, "sanming.db")
+    # Deployment guides often say postgres:// or postgresql://; we only ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix):]
+    return uri
+
+
+def engine_options(uri: str, given: dict) -> dict:
+    options = dict(given)
+    if uri.startswith("postgresql"):
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_size", 5)
+        options.setdefault("max_overflow", 5)
+        options.setdefault("pool_recycle", 1800)
+    return options
+
+
+def check_secret_key(app: Flask) -> None:
+    if app.debug or app.testing:
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = os.urandom(32).hex()
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "SECRET_KEY 未设置或过弱：请在环境变量 SECRET_KEY 或 instance/config.py 中设置"
+            f"至少 {MIN_SECRET_KEY_LENGTH} 个字符的随机密钥（make run 会自动生成）。"
+        )

@@ -1,0 +1,42 @@
+"""Errors room: Chinese error pages (no tracebacks) and a rollback after a failed request."""
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from core.db import db
+
+MESSAGES = {
+    400: ("请求有误", "提交的内容不完整或已过期，请返回后重试。"),
+    403: ("无权访问", "您的账号没有访问此页面的权限。"),
+    404: ("页面不存在", "您要找的页面不存在，或您无权查看。"),
+    405: ("不支持的操作", "此页面不支持该操作。"),
+    409: ("内容已被他人修改", "您编辑的内容已被他人修改，请刷新后重试。"),
+    413: ("文件过大", "上传的文件超过了允许的大小。"),
+    500: ("服务器内部错误", "系统出现了意外错误，已记录。请稍后重试。"),
+    503: ("服务暂不可用", "系统暂时无法提供服务，请稍后重试。"),
+}
+
+
+def init_app(app):
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def render_error(code: int):
+    title, message = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": title, "message": message}, code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def handle_http_error(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    return render_error(exc.code)
+
+
+def handle_unexpected_error(exc: Exception):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500)

@@ -1,0 +1,130 @@
+"""Parks models room: industries with their chains, zones (一区N园), parks and anchor enterprises."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.auth.models import County
+from core.db import db, enum_type
+from core.enums import LabeledEnum
+
+
+class PositionConfidence(LabeledEnum):
+    COUNTY_SEAT = "county_seat", "县城位置近似"
+    PLACE = "place", "地名位置近似"
+    CONFIRMED = "confirmed", "已核准"
+
+    @property
+    def explanation(self) -> str:
+        return {
+            "county_seat": "政策文本没有坐标，此处暂用所在县（市、区）城区的位置，误差可达数公里。",
+            "place": "按公开资料中的乡镇或地名近似定位，误差约一至两公里。",
+            "confirmed": "管理员已核准位置或上传了园区边界。",
+        }[self.value]
+
+
+class ParkKind(LabeledEnum):
+    INDUSTRIAL = "industrial", "产业园"
+    INCUBATOR = "incubator", "孵化园"
+    DEVELOPMENT_ZONE = "development_zone", "开发区"
+    PLATFORM = "platform", "研发平台"
+
+
+class Industry(db.Model):
+    __tablename__ = "industry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    color: Mapped[str] = mapped_column(String(7))
+    is_cluster: Mapped[bool] = mapped_column(default=False)  # one of the policy's four park clusters
+    position: Mapped[int] = mapped_column(default=0)
+
+    chains: Mapped[list[Chain]] = relationship(back_populates="industry", order_by="Chain.position")
+    zones: Mapped[list[Zone]] = relationship(back_populates="industry", order_by="Zone.position")
+
+
+class Chain(db.Model):
+    __tablename__ = "chain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    industry_id: Mapped[int] = mapped_column(ForeignKey("industry.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+    industry: Mapped[Industry] = relationship(back_populates="chains")
+    nodes: Mapped[list[ChainNode]] = relationship(back_populates="chain", order_by="ChainNode.position")
+
+
+class ChainNode(db.Model):
+    __tablename__ = "chain_node"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chain.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+    chain: Mapped[Chain] = relationship(back_populates="nodes")
+
+
+class Zone(db.Model):
+    """An industry's cluster of parks (一区N园)."""
+
+    __tablename__ = "zone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    layout: Mapped[str] = mapped_column(String(32))
+    industry_id: Mapped[int] = mapped_column(ForeignKey("industry.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    industry: Mapped[Industry] = relationship(back_populates="zones")
+    parks: Mapped[list[Park]] = relationship(back_populates="zone", order_by="Park.position")
+
+
+class Park(db.Model):
+    __tablename__ = "park"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[ParkKind] = mapped_column(enum_type(ParkKind))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"), index=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("county.code"), index=True)
+    lat: Mapped[float]
+    lon: Mapped[float]
+    position_confidence: Mapped[PositionConfidence] = mapped_column(enum_type(PositionConfidence))
+    position_note: Mapped[str] = mapped_column(Text, default="")
+    boundary_geojson: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    zone: Mapped[Zone | None] = relationship(back_populates="parks")
+    industry: Mapped[Industry | None] = relationship()
+    county: Mapped[County] = relationship()
+    enterprises: Mapped[list[Enterprise]] = relationship(back_populates="park",
+                                                         order_by="Enterprise.position")
+
+    @property
+    def boundary(self) -> dict | None:
+        return json.loads(self.boundary_geojson) if self.boundary_geojson else None
+
+
+class Enterprise(db.Model):
+    """An enterprise the policy names as an anchor (龙头/骨干) or partner of a cluster."""
+
+    __tablename__ = "enterprise"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(32), default="")
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"), index=True)
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    industry: Mapped[Industry | None] = relationship()
+    park: Mapped[Park | None] = relationship(back_populates="enterprises")

@@ -1,0 +1,42 @@
+"""Parks queries room: the park list grouped by industry and zone, and single parks."""
+from __future__ import annotations
+
+from itertools import groupby
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from core.db import db
+
+from .models import Enterprise, Industry, Park, Zone
+
+
+def parks_select():
+    return (select(Park)
+            .outerjoin(Industry, Park.industry_id == Industry.id)
+            .outerjoin(Zone, Park.zone_id == Zone.id)
+            .options(selectinload(Park.county), selectinload(Park.zone), selectinload(Park.industry))
+            .order_by(Industry.position.is_(None), Industry.position, Zone.position.is_(None),
+                      Zone.position, Park.position, Park.name))
+
+
+def enterprise_counts() -> dict[int, int]:
+    rows = db.session.execute(select(Enterprise.park_id, func.count()).group_by(Enterprise.park_id))
+    return {park_id: count for park_id, count in rows if park_id is not None}
+
+
+def parks_by_industry():
+    """[(industry or None, [(zone or None, [park, ...]), ...]), ...] in display order."""
+    parks = db.session.scalars(parks_select()).all()
+    return [(industry, [(zone, list(in_zone)) for zone, in_zone in groupby(in_industry, key=lambda p: p.zone)])
+            for industry, in_industry in groupby(parks, key=lambda p: p.industry)]
+
+
+def industries() -> list[Industry]:
+    return list(db.session.scalars(select(Industry).order_by(Industry.position)))
+
+
+def park_detail(park_id: int) -> Park:
+    return db.one_or_404(select(Park).where(Park.id == park_id).options(
+        selectinload(Park.enterprises), selectinload(Park.county),
+        selectinload(Park.industry).selectinload(Industry.chains)))

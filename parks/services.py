@@ -1,0 +1,92 @@
+"""Parks services room: seeding the policy's reference data, correcting positions and boundaries."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+from sqlalchemy import select
+
+from core import audit
+from core.auth.models import County, User
+from core.auth.reference_data import EXTENT
+from core.db import db
+
+from . import reference_data as ref
+from .geojson import parse_boundary
+from .models import Chain, ChainNode, Enterprise, Industry, Park, ParkKind, PositionConfidence, Zone
+
+class PositionError(ValueError):
+    """A position outside Sanming; the message is for the user."""
+
+
+def _upsert(model, key: dict, **values):
+    row = db.session.scalar(select(model).filter_by(**key))
+    if row is None:
+        row = model(**key)
+        db.session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.flush()
+    return row
+
+
+def seed_reference() -> dict[str, int]:
+    """Insert or refresh industries, chains, zones, parks and anchor firms; safe to run again.
+
+    Positions an administrator has confirmed are never overwritten.
+    """
+    industries = {}
+    for position, (code, name, color, is_cluster, chains) in enumerate(ref.INDUSTRIES):
+        industry = _upsert(Industry, {"code": code}, name=name, color=color, is_cluster=is_cluster,
+                           position=position)
+        industries[code] = industry
+        for chain_position, (chain_name, nodes) in enumerate(chains.items()):
+            chain = _upsert(Chain, {"industry_id": industry.id, "name": chain_name}, position=chain_position)
+            for node_position, node_name in enumerate(nodes):
+                _upsert(ChainNode, {"chain_id": chain.id, "name": node_name}, position=node_position)
+    zones = {}
+    for position, (name, layout, industry_code, description) in enumerate(ref.ZONES):
+        zones[name] = _upsert(Zone, {"name": name}, layout=layout, industry_id=industries[industry_code].id,
+                              description=description, position=position)
+    parks = {}
+    for position, row in enumerate(ref.PARKS):
+        name, kind, zone, industry_code, county_code, lat, lon, confidence, note, description = row
+        park = db.session.scalar(select(Park).filter_by(name=name))
+        values = dict(kind=ParkKind(kind), zone_id=zones[zone].id if zone else None,
+                      industry_id=industries[industry_code].id if industry_code else None,
+                      description=description, position=position)
+        if park is None or park.position_confidence is not PositionConfidence.CONFIRMED:
+            county = db.session.get(County, county_code)
+            values.update(county_code=county_code, lat=lat, lon=lon,
+                          position_confidence=PositionConfidence(confidence),
+                          position_note=note or ref.COUNTY_SEAT_NOTE.format(county=county.name))
+        parks[name] = _upsert(Park, {"name": name}, **values)
+    for position, (name, role, industry_code, park_name, note) in enumerate(ref.ENTERPRISES):
+        _upsert(Enterprise, {"name": name}, role=role, industry_id=industries[industry_code].id,
+                park_id=parks[park_name].id, note=note, position=position)
+    return {"industries": len(industries), "zones": len(zones), "parks": len(parks),
+            "enterprises": len(ref.ENTERPRISES)}
+
+
+def set_position(park: Park, lat: float, lon: float, *, note: str = "", by: User) -> None:
+    if not (EXTENT["lat_min"] <= lat <= EXTENT["lat_max"] and EXTENT["lon_min"] <= lon <= EXTENT["lon_max"]):
+        raise PositionError(
+            f"位置不在三明市范围内（北纬 {EXTENT['lat_min']}–{EXTENT['lat_max']}°，"
+            f"东经 {EXTENT['lon_min']}–{EXTENT['lon_max']}°）。")
+    old = {"lat": park.lat, "lon": park.lon, "confidence": park.position_confidence.value}
+    park.lat, park.lon = lat, lon
+    park.position_confidence = PositionConfidence.CONFIRMED
+    park.position_note = note.strip()
+    db.session.flush()
+    audit.record("park", park.id, "position_set", by, old=old, new={"lat": lat, "lon": lon})
+
+
+def set_boundary(park: Park, raw: bytes, *, by: User) -> int:
+    """Validate and store an uploaded boundary; returns how many polygons it holds."""
+    collection = parse_boundary(raw, max_bytes=current_app.config["GEOJSON_MAX_BYTES"], extent=EXTENT)
+    park.boundary_geojson = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
+    park.position_confidence = PositionConfidence.CONFIRMED
+    db.session.flush()
+    count = len(collection["features"])
+    audit.record("park", park.id, "boundary_set", by, polygons=count, bytes=len(raw))
+    return count

@@ -1,0 +1,4 @@
+"""Entry point: `app` for gunicorn and the flask CLI."""
+from core.app import create_app
+
+app = create_app()

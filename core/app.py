@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 import parks
+import projects
 from core import auth, cli, config, errors, views
 from core.db import db
 from core.extensions import bootstrap, csrf, login_manager, migrate
@@ -32,7 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(views.bp)
     auth.init_app(app)
     parks.init_app(app)
+    projects.init_app(app)
     cli.init_app(app)
-    app.config.setdefault("HOME_ENDPOINT", "parks.index")
+    app.config.setdefault("HOME_ENDPOINT", "projects.index")
     errors.init_app(app)
     return app

@@ -8,6 +8,8 @@ from flask import Flask
 
 WEAK_SECRET_KEYS = frozenset({"", "dev", "secret", "changeme", "change-me", "development", "test"})
 MIN_SECRET_KEY_LENGTH = 32
+# psycopg waits 130 s for an unreachable host, longer than gunicorn's worker timeout.
+PG_CONNECT_TIMEOUT_S = 5
 
 
 class ConfigError(RuntimeError):
@@ -19,6 +21,7 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI = None  # filled in from instance/ when not given
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     BOOTSTRAP_SERVE_LOCAL = True
+    WTF_I18N_ENABLED = False  # messages come from WTForms' own Chinese catalogue (core.forms.Form)
     BOOTSTRAP_BTN_SIZE = "sm"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -46,6 +49,9 @@ def load(app: Flask, overrides: dict | None) -> None:
     for name, parse in ENV_SETTINGS.items():
         if name in os.environ:
             app.config[name] = parse(os.environ[name])
+    if "DATABASE_URL" in os.environ:
+        # The environment outranks instance/config.py, whichever of the two names the file used.
+        app.config["SQLALCHEMY_DATABASE_URI"] = None
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
@@ -73,6 +79,7 @@ def engine_options(uri: str, given: dict) -> dict:
         options.setdefault("pool_size", 5)
         options.setdefault("max_overflow", 5)
         options.setdefault("pool_recycle", 1800)
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **options.get("connect_args", {})}
     return options
 
 

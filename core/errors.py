@@ -33,7 +33,10 @@ def render_error(code: int):
 def handle_http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
-    return render_error(exc.code)
+    body, code = render_error(exc.code)
+    # Keep what the exception says besides its body: Allow on a 405, Retry-After, WWW-Authenticate.
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+    return body, code, headers
 
 
 def handle_unexpected_error(exc: Exception):

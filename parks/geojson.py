@@ -19,7 +19,7 @@ def parse_boundary(raw: bytes, *, max_bytes: int, extent: dict) -> dict:
         raise BoundaryError("文件是空的。")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting exhausts the parser
         raise BoundaryError("文件不是有效的 JSON，请上传 GeoJSON 文件（UTF-8 编码）。") from None
     if not isinstance(data, dict):
         raise BoundaryError("GeoJSON 的最外层必须是一个对象。")
@@ -98,4 +98,9 @@ def _inside(lon, lat, extent) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float is no coordinate
+        return False

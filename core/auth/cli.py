@@ -102,7 +102,10 @@ def demo():
             continue
         password = secrets.token_urlsafe(12)
         if user is None:
-            services.create_user(username, role, password, county=county, display_name=display_name)
+            try:
+                services.create_user(username, role, password, county=county, display_name=display_name)
+            except services.UserError as exc:  # the county account needs `flask seed` first
+                _fail(f"{exc}请先运行 flask seed 载入县区。")
         else:
             services.set_password(user, password)
         fresh[username] = (role, password)

@@ -1,21 +1,21 @@
 """Auth forms room: login and the admin's user forms."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from core.forms import Form
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from .models import Role
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=256)])
     next = HiddenField()
     submit = SubmitField("登录")
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     display_name = StringField("姓名", validators=[Length(max=64)])
     role = SelectField("角色", choices=Role.choices())
@@ -28,7 +28,7 @@ class UserCreateForm(FlaskForm):
         self.county.choices = [("", "（无）")] + [(c.code, f"{c.name}（{c.code}）") for c in counties]
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that posts only its CSRF token."""
 
     submit = SubmitField("确定")

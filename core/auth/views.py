@@ -63,7 +63,8 @@ def login():
         user = user_by_username(form.username.data.strip())
         if user is None:
             burn_dummy_hash(form.password.data)
-        elif user.is_enabled and user.check_password(form.password.data):
+        # Verify the password first, so a disabled account costs the same hash as any other.
+        elif user.check_password(form.password.data) and user.is_enabled:
             session.clear()  # a fresh session on login: nothing carried over from before
             login_user(user)
             user.last_login_at = utcnow()

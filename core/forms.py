@@ -1,0 +1,58 @@
+"""Forms room: the base form (Chinese validation messages) and fields shared by every domain."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectField
+
+_MONEY_NOISE = re.compile(r"[,，\s]|万元$|万$")
+
+
+class Form(FlaskForm):
+    class Meta:
+        # WTForms ships Chinese messages ("不是有效的小数。"); Flask-WTF's own i18n would need Babel.
+        locales = ("zh",)
+
+
+class MoneyField(DecimalField):
+    """An amount in 万元 that also accepts "1,234.5" or "1234.5万元" as typed from ledgers."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = _MONEY_NOISE.sub("", valuelist[0] or "")
+        if text == "":
+            self.data = None
+            return
+        try:
+            self.data = Decimal(text)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError("请输入数字（单位：万元）。") from None
+        if not self.data.is_finite():
+            self.data = None
+            raise ValueError("请输入数字（单位：万元）。")
+
+
+class OptionalSelectField(SelectField):
+    """A select whose first choice is blank and whose value is None when left blank."""
+
+    def __init__(self, label=None, validators=None, coerce=str, blank="（未选择）", **kwargs):
+        self._inner_coerce = coerce
+        super().__init__(label, validators, coerce=self._coerce_or_none, **kwargs)
+        self.blank = blank
+
+    def _coerce_or_none(self, value):
+        if value in (None, "", "None"):
+            return None
+        return self._inner_coerce(value)
+
+    def set_choices(self, choices) -> None:
+        self.choices = [("", self.blank)] + list(choices)
+
+    def pre_validate(self, form):
+        if self.data is None:
+            return
+        super().pre_validate(form)

@@ -1,0 +1,125 @@
+"""Projects forms room: the project form, stage moves, conversion, approval items and milestones."""
+from __future__ import annotations
+
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from core.forms import Form, MoneyField, OptionalSelectField
+
+from .models import ApprovalStatus, InvestorOrigin, InvestorType
+from .stages import SignType
+
+MAX_MONEY = 9_999_999_999  # 万元; far above any real project, below the column's limit
+_money_range = NumberRange(min=0, max=MAX_MONEY, message="金额须为 0 到 9,999,999,999 万元之间的数字（不能为负数）。")
+
+
+class VersionedForm(Form):
+    """Every edit form carries the version of the project it was loaded from."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
+
+
+class ProjectForm(VersionedForm):
+    name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), Length(max=200)])
+    investor_name = StringField("投资方（企业名称）", validators=[DataRequired("请填写投资方。"), Length(max=200)])
+    investor_credit_code = StringField("统一社会信用代码", validators=[Optional(), Length(min=18, max=18, message="统一社会信用代码应为 18 位。")])
+    investor_origin = OptionalSelectField("投资方来源", coerce=InvestorOrigin, choices=[])
+    investor_type = OptionalSelectField("投资方类型", coerce=InvestorType, choices=[])
+    county_code = SelectField("所属县区", choices=[], validators=[DataRequired("请选择县区。")])
+    park_id = OptionalSelectField("所属园区", coerce=int, choices=[])
+    industry_id = OptionalSelectField("产业", coerce=int, choices=[])
+    chain_node_id = OptionalSelectField("产业链环节", coerce=int, choices=[])
+    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。"), _money_range])
+    fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional(), _money_range])
+    land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")])
+    sign_type = OptionalSelectField("签约类型", coerce=SignType, choices=[])
+    sign_date = DateField("签约日期", validators=[Optional()])
+    project_code = StringField("项目代码（前期阶段起必填）", validators=[Optional(), Length(max=24)])
+    is_major = BooleanField("重大项目")
+    hooked_leader_id = OptionalSelectField("挂钩领导", coerce=int, choices=[])
+    responsible_unit = StringField("责任单位", validators=[Length(max=200)])
+    liaison = StringField("联络员", validators=[Length(max=100)])
+    planned_start = DateField("计划开工日期", validators=[Optional()])
+    actual_start = DateField("实际开工日期", validators=[Optional()])
+    planned_completion = DateField("计划竣工日期", validators=[Optional()])
+    actual_completion = DateField("实际竣工日期", validators=[Optional()])
+    planned_production = DateField("计划投产日期", validators=[Optional()])
+    actual_production = DateField("实际投产日期", validators=[Optional()])
+    investment_completed = MoneyField("累计完成投资（万元）", places=2, validators=[Optional(), _money_range])
+    notes = TextAreaField("备注", validators=[Length(max=4000)])
+    submit = SubmitField("保存")
+
+    def set_choices(self, *, counties, parks, industries, leaders) -> None:
+        self.investor_origin.set_choices(InvestorOrigin.choices())
+        self.investor_type.set_choices(InvestorType.choices())
+        self.sign_type.set_choices(SignType.choices())
+        self.county_code.choices = [(c.code, c.name) for c in counties]
+        self.park_id.set_choices((p.id, f"{p.county.name} · {p.name}") for p in parks)
+        self.industry_id.set_choices((i.id, i.name) for i in industries)
+        self.chain_node_id.set_choices(
+            (node.id, f"{industry.name} · {chain.name} · {node.name}")
+            for industry in industries for chain in industry.chains for node in chain.nodes)
+        self.hooked_leader_id.set_choices((u.id, u.name_for_display) for u in leaders)
+
+    def project_data(self) -> dict:
+        """The submitted values of the project's own fields (never version, stage or anything extra)."""
+        return {name: field.data for name, field in self._fields.items()
+                if name not in ("csrf_token", "version", "submit")}
+
+
+class StageForm(VersionedForm):
+    to_stage = SelectField("变更为", choices=[])
+    reason = TextAreaField("原因（退回、暂缓、终止时必填）", validators=[Length(max=1000)])
+    resume_date = DateField("预计恢复日期（暂缓时必填）", validators=[Optional()])
+    submit = SubmitField("变更阶段")
+
+
+class ConvertForm(VersionedForm):
+    contract_date = DateField("合同签订日期", validators=[InputRequired("请填写合同签订日期。")])
+    submit = SubmitField("协议转合同")
+
+
+class ApprovalForm(VersionedForm):
+    status = SelectField("状态", choices=ApprovalStatus.choices())
+    planned_date = DateField("计划日期", validators=[Optional()])
+    done_date = DateField("办结日期", validators=[Optional()])
+    document_no = StringField("文号", validators=[Length(max=100)])
+    submit = SubmitField("保存")
+
+
+class MilestoneForm(VersionedForm):
+    name = StringField("节点名称", validators=[DataRequired("请填写节点名称。"), Length(max=100)])
+    planned_date = DateField("计划日期", validators=[InputRequired("请填写计划日期。")])
+    note = StringField("说明", validators=[Length(max=500)])
+    submit = SubmitField("添加节点")
+
+
+class MilestoneUpdateForm(VersionedForm):
+    planned_date = DateField("计划日期", validators=[InputRequired("请填写计划日期。")])
+    actual_date = DateField("实际完成日期", validators=[Optional()])
+    submit = SubmitField("保存")
+
+
+class ApprovalTypeForm(Form):
+    name = StringField("新的前期手续名称", validators=[DataRequired("请填写名称。"), Length(max=64)])
+    submit = SubmitField("添加")
+
+
+class ListFilterForm(Form):
+    """The list's filters, read from the query string (GET: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    county = OptionalSelectField("县区", choices=[], blank="全部县区")
+    park = OptionalSelectField("园区", coerce=int, choices=[], blank="全部园区")
+    industry = OptionalSelectField("产业", coerce=int, choices=[], blank="全部产业")
+    stage = OptionalSelectField("阶段", choices=[], blank="全部阶段")
+    sign_type = OptionalSelectField("签约类型", choices=[], blank="全部")
+    year = OptionalSelectField("签约年份", coerce=int, choices=[], blank="全部年份")
+    major = BooleanField("只看重大项目")
+    light = OptionalSelectField("亮灯", choices=[], blank="全部")
+    q = StringField("搜索项目名称或投资方", validators=[Length(max=100)])
+    sort = SelectField("排序", choices=[])
+    page = HiddenField()

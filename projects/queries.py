@@ -1,0 +1,163 @@
+"""Projects queries room: the one place projects are scoped to a user's county, plus list filters."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select
+from sqlalchemy.orm import selectinload
+
+from core.auth.models import Role, User
+from core.db import db
+
+from .models import ApprovalItem, Milestone, Project, ProjectEvent
+from .stages import YELLOW_WINDOW_DAYS, Light, SignType, Stage
+
+PAGE_SIZE = 50
+
+
+def visible_projects(user: User) -> Select:
+    """Projects ``user`` may see: a county official only their own county's, everyone else all."""
+    query = select(Project)
+    if user.role is Role.COUNTY:
+        query = query.where(Project.county_code == user.county_code)
+    return query
+
+
+def get_project_or_404(project_id: int, user: User, *, for_edit: bool = False) -> Project:
+    """A project the user may see (another county's is 404, so ids cannot be probed);
+    ``for_edit`` also requires write access (a leader gets 403)."""
+    project = db.session.scalar(visible_projects(user).where(Project.id == project_id))
+    if project is None:
+        abort(404)
+    if for_edit and not project.editable_by(user):
+        abort(403)
+    return project
+
+
+def project_detail(project_id: int, user: User) -> Project:
+    project = db.session.scalar(
+        visible_projects(user).where(Project.id == project_id).options(
+            selectinload(Project.approvals).selectinload(ApprovalItem.type),
+            selectinload(Project.milestones),
+            selectinload(Project.events).selectinload(ProjectEvent.user),
+            selectinload(Project.county), selectinload(Project.park), selectinload(Project.industry),
+            selectinload(Project.chain_node), selectinload(Project.hooked_leader),
+            selectinload(Project.updated_by)))
+    if project is None:
+        abort(404)
+    return project
+
+
+def light_expression(today: dt.date):
+    """SQL for a project's light, agreeing with Project.light: red, yellow or green."""
+    soon = today + dt.timedelta(days=YELLOW_WINDOW_DAYS)
+    pairs = [(Project.planned_start, Project.actual_start),
+             (Project.planned_completion, Project.actual_completion),
+             (Project.planned_production, Project.actual_production)]
+
+    def overdue(planned, actual):
+        return and_(actual.is_(None), planned.is_not(None), planned < today)
+
+    def due_soon(planned, actual):
+        return and_(actual.is_(None), planned.is_not(None), planned >= today, planned <= soon)
+
+    open_milestones = select(Milestone.id).where(Milestone.project_id == Project.id,
+                                                 Milestone.actual_date.is_(None))
+    red = or_(*(overdue(p, a) for p, a in pairs),
+              exists(open_milestones.where(Milestone.planned_date < today)))
+    yellow = or_(*(due_soon(p, a) for p, a in pairs),
+                 exists(open_milestones.where(Milestone.planned_date >= today,
+                                              Milestone.planned_date <= soon)))
+    live = Project.stage != Stage.DROPPED
+    return case((and_(live, red), literal(Light.RED.value)),
+                (and_(live, yellow), literal(Light.YELLOW.value)),
+                else_=literal(Light.GREEN.value))
+
+
+def light_rank(light_sql):
+    return case((light_sql == Light.RED.value, 2), (light_sql == Light.YELLOW.value, 1), else_=0)
+
+
+@dataclass
+class ListFilters:
+    county: str | None = None
+    park: int | None = None
+    industry: int | None = None
+    stage: Stage | None = None
+    sign_type: SignType | None = None
+    year: int | None = None
+    major: bool = False
+    light: Light | None = None
+    q: str = ""
+    sort: str = ""
+
+
+SORTS = {
+    "updated": "最近更新",
+    "light": "亮灯（红黄在前）",
+    "investment": "总投资（大到小）",
+    "sign_date": "签约日期（新到旧）",
+    "name": "项目名称",
+}
+
+
+def default_sort(user: User) -> str:
+    return "light" if user.role is Role.COUNTY else "updated"
+
+
+def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple[Select, object]:
+    """The user's visible projects narrowed by ``filters``, and the light expression used."""
+    light = light_expression(today)
+    query = visible_projects(user)
+    if filters.county:
+        query = query.where(Project.county_code == filters.county)
+    if filters.park:
+        query = query.where(Project.park_id == filters.park)
+    if filters.industry:
+        query = query.where(Project.industry_id == filters.industry)
+    if filters.stage:
+        query = query.where(Project.stage == filters.stage)
+    if filters.sign_type:
+        query = query.where(Project.sign_type == filters.sign_type)
+    if filters.year:
+        query = query.where(extract("year", Project.sign_date) == filters.year)
+    if filters.major:
+        query = query.where(Project.is_major.is_(True))
+    if filters.light:
+        query = query.where(light == filters.light.value)
+    if filters.q:
+        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(or_(Project.name.ilike(pattern, escape="\\"),
+                                Project.investor_name.ilike(pattern, escape="\\")))
+    return query, light
+
+
+def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
+    """One page of rows (project, light) plus totals for the whole filtered set."""
+    query, light = filtered_projects(user, filters, today)
+    sort = filters.sort if filters.sort in SORTS else default_sort(user)
+    order = {
+        "updated": [Project.updated_at.desc()],
+        "light": [light_rank(light).desc(), Project.updated_at.desc()],
+        "investment": [Project.total_investment.desc()],
+        "sign_date": [Project.sign_date.desc().nulls_last()],
+        "name": [Project.name],
+    }[sort] + [Project.id.desc()]
+    count, total = db.session.execute(query.with_only_columns(
+        func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()
+    pages = max(1, -(-count // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        query.add_columns(light.label("light")).order_by(*order)
+        .options(selectinload(Project.county), selectinload(Project.park), selectinload(Project.industry))
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return {"rows": [(project, Light(light_value)) for project, light_value in rows],
+            "count": count, "total": total, "page": page, "pages": pages, "sort": sort}
+
+
+def sign_years(user: User) -> list[int]:
+    year = extract("year", Project.sign_date)
+    query = visible_projects(user).with_only_columns(year).where(Project.sign_date.is_not(None)).distinct()
+    return sorted((int(y) for y in db.session.scalars(query)), reverse=True)

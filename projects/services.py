@@ -1,0 +1,435 @@
+"""Projects services room: create, edit, move stages, approvals and milestones; audit, flush, never commit."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core import audit
+from core.auth.models import County, Role, User
+from core.db import db, utcnow
+from core.enums import LabeledEnum
+from core.validators import credit_code_problem, project_code_problem
+from parks.models import ChainNode, Industry, Park
+
+from . import stages
+from .models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, Milestone,
+                     Project, ProjectEvent)
+from .stages import SignType, Stage
+
+# The fields a user edits through the project form, with the label the timeline shows.
+FIELD_LABELS = {
+    "name": "项目名称",
+    "investor_name": "投资方",
+    "investor_credit_code": "统一社会信用代码",
+    "investor_origin": "投资方来源",
+    "investor_type": "投资方类型",
+    "county_code": "所属县区",
+    "park_id": "所属园区",
+    "industry_id": "产业",
+    "chain_node_id": "产业链环节",
+    "total_investment": "总投资（万元）",
+    "fixed_asset_investment": "固定资产投资（万元）",
+    "land_area": "用地（亩）",
+    "sign_type": "签约类型",
+    "sign_date": "签约日期",
+    "project_code": "项目代码",
+    "is_major": "重大项目",
+    "hooked_leader_id": "挂钩领导",
+    "responsible_unit": "责任单位",
+    "liaison": "联络员",
+    "planned_start": "计划开工日期",
+    "actual_start": "实际开工日期",
+    "planned_completion": "计划竣工日期",
+    "actual_completion": "实际竣工日期",
+    "planned_production": "计划投产日期",
+    "actual_production": "实际投产日期",
+    "investment_completed": "累计完成投资（万元）",
+    "notes": "备注",
+}
+EDITABLE_FIELDS = tuple(FIELD_LABELS)
+STAGE_LABELS = {"stage": "阶段", "pause_reason": "暂缓原因", "resume_expected": "预计恢复日期",
+                "drop_reason": "终止原因", "sign_type": "签约类型", "contract_date": "合同签订日期"}
+
+
+class ProjectInvalid(ValueError):
+    """Input that breaks a project rule; ``errors`` maps a form field (or "") to a Chinese message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+class Conflict(Exception):
+    """The project changed since the user loaded it; carries what changed in between."""
+
+    def __init__(self, project: Project, seen_version: int):
+        super().__init__(f"project {project.id} is at version {project.version}, form had {seen_version}")
+        self.project = project
+        self.seen_version = seen_version
+        self.events = list(db.session.scalars(
+            select(ProjectEvent).where(ProjectEvent.project_id == project.id,
+                                       ProjectEvent.version > seen_version)
+            .order_by(ProjectEvent.id)))
+
+
+class NotAllowed(PermissionError):
+    """The user may not change this project (a leader, or another county)."""
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def display(field: str, value) -> str | None:
+    """How a stored value reads in the timeline and on the conflict page."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, LabeledEnum):
+        return value.label
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if field in _LOOKUPS:
+        model, attr = _LOOKUPS[field]
+        row = db.session.get(model, value)
+        return getattr(row, attr) if row is not None else str(value)
+    return str(value)
+
+
+_LOOKUPS = {"county_code": (County, "name"), "park_id": (Park, "name"), "industry_id": (Industry, "name"),
+            "chain_node_id": (ChainNode, "name"), "hooked_leader_id": (User, "name_for_display")}
+
+
+def _check_version(project: Project, version: int | None) -> None:
+    if version is None or int(version) != project.version:
+        raise Conflict(project, int(version or 0))
+
+
+def _touch(project: Project, by: User) -> None:
+    # Any change to a project or its items bumps its version, so every edit form goes stale.
+    project.updated_at = utcnow()
+    project.updated_by_id = by.id
+
+
+def _event(project: Project, by: User, kind: EventKind, field: str = "", label: str = "",
+           old=None, new=None, note: str = "") -> ProjectEvent:
+    event = ProjectEvent(project=project, version=project.version, user_id=by.id, kind=kind,
+                         field=field, label=label, old_value=display(field, old),
+                         new_value=display(field, new), note=note)
+    db.session.add(event)
+    return event
+
+
+def _require_editor(project_county: str | None, by: User) -> None:
+    if not by.can_edit_projects or not by.may_edit_county(project_county):
+        raise NotAllowed("只能编辑本县区的项目。" if by.role is Role.COUNTY else "您没有编辑项目的权限。")
+
+
+def _validate(data: dict, *, current: Project | None) -> dict[str, str]:
+    """Check the rules that span fields or need the database; returns field → message."""
+    errors: dict[str, str] = {}
+    county_code = data.get("county_code")
+    county = db.session.get(County, county_code) if county_code else None
+    if county is None or not county.is_current:
+        errors["county_code"] = "请选择有效的县区。"
+    park = db.session.get(Park, data["park_id"]) if data.get("park_id") else None
+    if data.get("park_id") and park is None:
+        errors["park_id"] = "园区不存在。"
+    elif park is not None and county is not None and park.county_code != county.code:
+        errors["park_id"] = f"园区“{park.name}”不在{county.name}，请选择该县区的园区。"
+    if data.get("chain_node_id"):
+        node = db.session.get(ChainNode, data["chain_node_id"])
+        if node is None:
+            errors["chain_node_id"] = "产业链环节不存在。"
+        elif data.get("industry_id") and node.chain.industry_id != data["industry_id"]:
+            errors["chain_node_id"] = "产业链环节不属于所选产业。"
+        elif not data.get("industry_id"):
+            errors["chain_node_id"] = "选择产业链环节前请先选择产业。"
+    if data.get("hooked_leader_id"):
+        leader = db.session.get(User, data["hooked_leader_id"])
+        if leader is None or leader.role is not Role.LEADER:
+            errors["hooked_leader_id"] = "挂钩领导须为领导角色的用户。"
+    if data.get("investor_credit_code"):
+        problem = credit_code_problem(data["investor_credit_code"])
+        if problem:
+            errors["investor_credit_code"] = problem
+    stage = current.stage if current is not None else Stage.SIGNED
+    if data.get("project_code"):
+        regions = {code for code in db.session.scalars(select(County.code))} | {"350400"}
+        problem = project_code_problem(data["project_code"], regions, this_year=today().year)
+        if problem:
+            errors["project_code"] = problem
+    elif current is not None and PIPELINE_INDEX.get(stage, 0) >= PIPELINE_INDEX[Stage.APPROVAL]:
+        errors["project_code"] = "项目进入“前期”阶段后必须填写项目代码。"
+    fixed, total = data.get("fixed_asset_investment"), data.get("total_investment")
+    if fixed is not None and total is not None and fixed > total:
+        errors["fixed_asset_investment"] = "固定资产投资不能大于总投资。"
+    if stage is not Stage.NEGOTIATING and (data.get("sign_type") is None or data.get("sign_date") is None):
+        errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
+    if data.get("sign_date") and data["sign_date"] > today():
+        errors["sign_date"] = "签约日期不能晚于今天。"
+    errors.update({k: v for k, v in stages.date_problems(
+        sign_date=data.get("sign_date"), actual_start=data.get("actual_start"),
+        actual_completion=data.get("actual_completion"), actual_production=data.get("actual_production"),
+        today=today()).items() if k not in errors})
+    for planned, later, label in (("planned_start", "planned_completion", "计划竣工日期不能早于计划开工日期。"),
+                                  ("planned_start", "planned_production", "计划投产日期不能早于计划开工日期。")):
+        if data.get(planned) and data.get(later) and data[later] < data[planned]:
+            errors.setdefault(later, label)
+    return errors
+
+
+PIPELINE_INDEX = {stage: index for index, stage in enumerate(stages.PIPELINE)}
+
+
+def _clean(data: dict) -> dict:
+    """Keep only the editable fields, with blanks as None and text trimmed."""
+    cleaned = {}
+    for field in EDITABLE_FIELDS:
+        value = data.get(field)
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "" and field not in ("responsible_unit", "liaison", "notes"):
+                value = None
+        cleaned[field] = value
+    if cleaned.get("investor_credit_code"):
+        cleaned["investor_credit_code"] = cleaned["investor_credit_code"].upper()
+    if cleaned.get("project_code"):
+        cleaned["project_code"] = cleaned["project_code"].upper()
+    for text_field in ("responsible_unit", "liaison", "notes"):
+        cleaned[text_field] = cleaned[text_field] or ""
+    cleaned["is_major"] = bool(cleaned.get("is_major"))
+    if cleaned.get("investment_completed") is None:
+        cleaned["investment_completed"] = Decimal("0")
+    return cleaned
+
+
+def create_project(data: dict, *, by: User, stage: Stage = Stage.SIGNED) -> Project:
+    """Register a project (signed by default, or still negotiating) with the standard approval items."""
+    data = _clean(data)
+    if by.role is Role.COUNTY:
+        data["county_code"] = by.county_code
+    _require_editor(data.get("county_code"), by)
+    if stage not in (Stage.NEGOTIATING, Stage.SIGNED):
+        raise ProjectInvalid({"": "新项目只能从“在谈”或“签约”阶段开始。"})
+    errors = _validate(data, current=None)
+    if stage is Stage.SIGNED and (data.get("sign_type") is None or data.get("sign_date") is None):
+        errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
+    if errors:
+        raise ProjectInvalid(errors)
+    project = Project(stage=stage, updated_by_id=by.id, **data)
+    project.signed_as = data.get("sign_type")
+    if project.sign_type is SignType.CONTRACT:
+        project.contract_date = project.sign_date
+    db.session.add(project)
+    types = db.session.scalars(select(ApprovalItemType).where(ApprovalItemType.is_active)
+                               .order_by(ApprovalItemType.position))
+    for position, kind in enumerate(types):
+        project.approvals.append(ApprovalItem(type=kind, position=position))
+    db.session.flush()
+    _event(project, by, EventKind.CREATED, "stage", "阶段", None, stage)
+    for field, value in data.items():
+        if value not in (None, "", False):
+            _event(project, by, EventKind.CREATED, field, FIELD_LABELS[field], None, value)
+    db.session.flush()
+    return project
+
+
+def update_project(project: Project, data: dict, *, version: int | None, by: User) -> list[str]:
+    """Save the edit form; returns the labels of the fields that changed."""
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    data = _clean(data)
+    if by.role is Role.COUNTY:
+        data["county_code"] = project.county_code  # a county official cannot move a project away
+    _require_editor(data.get("county_code"), by)
+    errors = _validate(data, current=project)
+    if project.sign_type != data.get("sign_type") and project.stage is not Stage.NEGOTIATING:
+        errors.setdefault("sign_type", "签约类型不能直接修改；协议转合同请使用“协议转合同”操作。")
+    if errors:
+        raise ProjectInvalid(errors)
+    changes = [(field, getattr(project, field), value) for field, value in data.items()
+               if getattr(project, field) != value]
+    if not changes:
+        return []
+    for field, _, value in changes:
+        setattr(project, field, value)
+    if project.stage is Stage.NEGOTIATING:
+        project.signed_as = project.sign_type
+    _touch(project, by)
+    db.session.flush()
+    for field, old, new in changes:
+        _event(project, by, EventKind.UPDATED, field, FIELD_LABELS[field], old, new)
+    db.session.flush()
+    return [FIELD_LABELS[field] for field, _, _ in changes]
+
+
+def change_stage(project: Project, target: Stage | str, *, version: int | None, by: User,
+                 reason: str = "", resume_date: dt.date | None = None) -> None:
+    """Move a project to ``target`` if the stage rules and gates allow it."""
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    try:
+        target = Stage(target)
+    except ValueError:
+        raise ProjectInvalid({"to_stage": "未知的阶段。"}) from None
+    problems = stages.transition_problems(project.stage, target, project.facts(), reason=reason,
+                                          resume_date=resume_date, paused_from=project.paused_from,
+                                          today=today())
+    if problems:
+        raise ProjectInvalid({"to_stage": " ".join(problems)})
+    if target in (Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING) and not project.project_code:
+        raise ProjectInvalid({"to_stage": f"进入“{target.label}”阶段还缺少：项目代码。"})
+    old_stage, reason = project.stage, (reason or "").strip()
+    changes = [("stage", old_stage, target)]
+    if target is Stage.PAUSED:
+        project.paused_from = old_stage
+        changes += [("pause_reason", project.pause_reason or None, reason),
+                    ("resume_expected", project.resume_expected, resume_date)]
+        project.pause_reason, project.resume_expected = reason, resume_date
+    elif target is Stage.DROPPED:
+        changes.append(("drop_reason", project.drop_reason or None, reason))
+        project.drop_reason = reason
+    else:
+        project.paused_from = None
+    if target is Stage.SIGNED and old_stage is Stage.NEGOTIATING:
+        project.signed_as = project.sign_type
+        if project.sign_type is SignType.CONTRACT:
+            project.contract_date = project.sign_date
+    project.stage = target
+    _touch(project, by)
+    db.session.flush()
+    for field, old, new in changes:
+        _event(project, by, EventKind.STAGE, field, STAGE_LABELS[field], old, new,
+               note=reason if field == "stage" else "")
+    db.session.flush()
+
+
+def convert_to_contract(project: Project, contract_date: dt.date | None, *, version: int | None,
+                        by: User) -> None:
+    """Record that an agreement became a contract on ``contract_date`` (feeds 协议转合同率)."""
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    problems = stages.conversion_problems(project.sign_type, project.sign_date, contract_date, today=today())
+    if project.stage in (Stage.NEGOTIATING, Stage.DROPPED):
+        problems.insert(0, f"“{project.stage.label}”阶段的项目不能转为合同。")
+    if problems:
+        raise ProjectInvalid({"contract_date": " ".join(problems)})
+    project.sign_type, project.contract_date = SignType.CONTRACT, contract_date
+    _touch(project, by)
+    db.session.flush()
+    _event(project, by, EventKind.CONVERTED, "sign_type", "签约类型", SignType.AGREEMENT, SignType.CONTRACT)
+    _event(project, by, EventKind.CONVERTED, "contract_date", "合同签订日期", None, contract_date)
+    db.session.flush()
+
+
+def update_approval(project: Project, item: ApprovalItem, *, status: ApprovalStatus | str,
+                    planned_date: dt.date | None, done_date: dt.date | None, document_no: str,
+                    version: int | None, by: User) -> None:
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    if item.project_id != project.id:
+        raise ProjectInvalid({"": "该前期手续不属于此项目。"})
+    status = ApprovalStatus(status)
+    document_no = (document_no or "").strip()
+    errors = {}
+    if status is ApprovalStatus.DONE and done_date is None:
+        errors["done_date"] = "已办结的手续必须填写办结日期。"
+    if done_date is not None and done_date > today():
+        errors["done_date"] = "办结日期不能晚于今天。"
+    if done_date is not None and status is not ApprovalStatus.DONE:
+        errors["done_date"] = "只有已办结的手续才能填写办结日期。"
+    if errors:
+        raise ProjectInvalid(errors)
+    label = item.type.name
+    changes = []
+    for field, value in (("status", status), ("planned_date", planned_date), ("done_date", done_date),
+                         ("document_no", document_no)):
+        if getattr(item, field) != value:
+            changes.append((field, getattr(item, field), value))
+            setattr(item, field, value)
+    if not changes:
+        return
+    _touch(project, by)
+    db.session.flush()
+    names = {"status": "状态", "planned_date": "计划日期", "done_date": "办结日期", "document_no": "文号"}
+    for field, old, new in changes:
+        _event(project, by, EventKind.APPROVAL, f"approval:{field}", f"{label}·{names[field]}", old, new)
+    db.session.flush()
+
+
+def add_milestone(project: Project, *, name: str, planned_date: dt.date, note: str = "",
+                  version: int | None, by: User) -> Milestone:
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    name = (name or "").strip()
+    if not name:
+        raise ProjectInvalid({"name": "请填写节点名称。"})
+    milestone = Milestone(project=project, name=name, planned_date=planned_date, note=(note or "").strip())
+    db.session.add(milestone)
+    _touch(project, by)
+    db.session.flush()
+    _event(project, by, EventKind.MILESTONE, "milestone", f"节点“{name}”·计划日期", None, planned_date)
+    db.session.flush()
+    return milestone
+
+
+def update_milestone(project: Project, milestone: Milestone, *, planned_date: dt.date,
+                     actual_date: dt.date | None, version: int | None, by: User) -> None:
+    _require_editor(project.county_code, by)
+    _check_version(project, version)
+    if milestone.project_id != project.id:
+        raise ProjectInvalid({"": "该节点不属于此项目。"})
+    if actual_date is not None and actual_date > today():
+        raise ProjectInvalid({"actual_date": "实际完成日期不能晚于今天。"})
+    changes = []
+    for field, label, value in (("planned_date", "计划日期", planned_date), ("actual_date", "实际完成日期", actual_date)):
+        if getattr(milestone, field) != value:
+            changes.append((label, getattr(milestone, field), value))
+            setattr(milestone, field, value)
+    if not changes:
+        return
+    _touch(project, by)
+    db.session.flush()
+    for label, old, new in changes:
+        _event(project, by, EventKind.MILESTONE, "milestone", f"节点“{milestone.name}”·{label}", old, new)
+    db.session.flush()
+
+
+APPROVAL_TYPES = ["立项备案/核准", "用地预审与选址", "土地出让", "规划许可", "环评", "节能审查", "安评", "施工许可"]
+
+
+def seed_approval_types() -> int:
+    """Insert the standard approval items an administrator may later extend; returns rows added."""
+    added = 0
+    for position, name in enumerate(APPROVAL_TYPES):
+        kind = db.session.scalar(select(ApprovalItemType).where(ApprovalItemType.name == name))
+        if kind is None:
+            db.session.add(ApprovalItemType(name=name, position=position))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def add_approval_type(name: str, *, by: User) -> ApprovalItemType:
+    """Extend the approval list; existing projects get the new item too."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ProjectInvalid({"name": "请填写 1–64 个字符的手续名称。"})
+    if db.session.scalar(select(ApprovalItemType).where(ApprovalItemType.name == name)):
+        raise ProjectInvalid({"name": f"前期手续“{name}”已存在。"})
+    position = (db.session.scalar(select(func.max(ApprovalItemType.position))) or 0) + 1
+    kind = ApprovalItemType(name=name, position=position)
+    db.session.add(kind)
+    db.session.flush()
+    project_ids = db.session.scalars(select(Project.id))
+    db.session.add_all(ApprovalItem(project_id=pid, type_id=kind.id, position=position) for pid in project_ids)
+    audit.record("approval_type", kind.id, "created", by, name=name)
+    db.session.flush()
+    return kind
+

@@ -30,6 +30,7 @@ db: venv instance/config.py
 
 run: db
 	$(BIN)/flask users demo
+	$(BIN)/flask demo-data --projects 300 --if-empty
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: venv

@@ -90,7 +90,8 @@ def generate(count: int, *, if_empty: bool = False, random_seed: int | None = No
                                   "status": (ApprovalStatus.DONE if done else rng.choice(
                                       [ApprovalStatus.TODO, ApprovalStatus.IN_PROGRESS])).value,
                                   "planned_date": None,
-                                  "done_date": _date_between(rng, row["sign_date"], today) if done and row["sign_date"] else None,
+                                  "done_date": _date_between(rng, row["sign_date"], row["actual_start"] or today)
+                                  if done and row["sign_date"] else None,
                                   "document_no": f"明审〔{today.year}〕{rng.randrange(1, 999)}号" if done else ""})
             if stage not in (Stage.DROPPED, Stage.PRODUCING):
                 planned = today + dt.timedelta(days=rng.randrange(-40, 90))

@@ -15,7 +15,7 @@ from . import queries, services
 from .forms import (ApprovalForm, ApprovalTypeForm, ConvertForm, ListFilterForm, MilestoneForm,
                     MilestoneUpdateForm, ProjectForm, StageForm)
 from .models import ApprovalItem, ApprovalItemType, Milestone
-from .stages import Light, SignType, Stage, allowed_targets, milestone_light
+from .stages import Light, SignType, Stage, allowed_targets, milestone_light, next_stage
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 editors_only = roles_required(Role.COMMERCE, Role.COUNTY, Role.ADMIN)
@@ -125,6 +125,17 @@ def detail(project_id: int):
     return _render_detail(queries.project_detail(project_id, current_user))
 
 
+def stage_choices(project) -> list[tuple[str, str]]:
+    """The next stage first (the usual move), then pause/drop, then going back."""
+    targets = allowed_targets(project.stage, project.paused_from)
+    forward = [t for t in targets if t is next_stage(project.stage) or project.stage is Stage.PAUSED]
+    side = [t for t in targets if t in (Stage.PAUSED, Stage.DROPPED) and t not in forward]
+    back = [t for t in targets if t not in forward and t not in side]
+    return ([(t.value, f"进入“{t.label}”" if t is not Stage.DROPPED else "终止") for t in forward]
+            + [(t.value, "暂缓" if t is Stage.PAUSED else "终止") for t in side]
+            + [(t.value, f"退回到“{t.label}”") for t in back])
+
+
 def _render_detail(project, status: int = 200, **forms):
     today = services.today()
     can_edit = project.editable_by(current_user)
@@ -133,7 +144,7 @@ def _render_detail(project, status: int = 200, **forms):
                             for label, planned, actual in project.key_dates()]}
     if can_edit:
         stage_form = forms.get("stage_form") or StageForm(version=project.version, formdata=None)
-        stage_form.to_stage.choices = [(s.value, s.label) for s in allowed_targets(project.stage, project.paused_from)]
+        stage_form.to_stage.choices = stage_choices(project)
         context.update(
             stage_form=stage_form,
             convert_form=forms.get("convert_form") or ConvertForm(version=project.version, formdata=None),

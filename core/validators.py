@@ -5,7 +5,8 @@ import re
 
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{5})([0-9A-Z])$")
+# ASCII: a bare \d would also take full-width and other Unicode digits.
+PROJECT_CODE_RE = re.compile(r"(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{5})([0-9A-Z])", re.ASCII)
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -26,7 +27,7 @@ def credit_code_problem(code: str) -> str | None:
 
 def project_code_problem(code: str, region_codes: set[str], *, this_year: int) -> str | None:
     """None when ``code`` has the national project-code shape with a Sanming region, else why not."""
-    match = PROJECT_CODE_RE.match(code)
+    match = PROJECT_CODE_RE.fullmatch(code)  # not .match: "$" lets a trailing newline through
     if not match:
         return "项目代码格式应为 YYYY-RRRRRR-DD-TT-NNNNNC（如 2026-350404-26-03-00012A）。"
     year, region = int(match.group(1)), match.group(2)

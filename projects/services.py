@@ -14,8 +14,8 @@ from core.validators import credit_code_problem, project_code_problem
 from parks.models import ChainNode, Industry, Park
 
 from . import stages
-from .models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, Milestone,
-                     Project, ProjectEvent)
+from .models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, InvestorOrigin,
+                     InvestorType, Milestone, Project, ProjectEvent)
 from .stages import SignType, Stage
 
 # The fields a user edits through the project form, with the label the timeline shows.
@@ -130,7 +130,7 @@ def _require_editor(project_county: str | None, by: User) -> None:
         raise NotAllowed("只能编辑本县区的项目。" if by.role is Role.COUNTY else "您没有编辑项目的权限。")
 
 
-def _validate(data: dict, *, current: Project | None) -> dict[str, str]:
+def _validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.SIGNED) -> dict[str, str]:
     """Check the rules that span fields or need the database; returns field → message."""
     errors: dict[str, str] = {}
     county_code = data.get("county_code")
@@ -158,18 +158,20 @@ def _validate(data: dict, *, current: Project | None) -> dict[str, str]:
         problem = credit_code_problem(data["investor_credit_code"])
         if problem:
             errors["investor_credit_code"] = problem
-    stage = current.stage if current is not None else Stage.SIGNED
+    stage = current.stage if current is not None else new_stage
+    # A paused project keeps the obligations of the stage it will resume to.
+    reached = current.paused_from if current is not None and stage is Stage.PAUSED else stage
     if data.get("project_code"):
         regions = {code for code in db.session.scalars(select(County.code))} | {"350400"}
         problem = project_code_problem(data["project_code"], regions, this_year=today().year)
         if problem:
             errors["project_code"] = problem
-    elif current is not None and PIPELINE_INDEX.get(stage, 0) >= PIPELINE_INDEX[Stage.APPROVAL]:
+    elif current is not None and PIPELINE_INDEX.get(reached, 0) >= PIPELINE_INDEX[Stage.APPROVAL]:
         errors["project_code"] = "项目进入“前期”阶段后必须填写项目代码。"
     fixed, total = data.get("fixed_asset_investment"), data.get("total_investment")
     if fixed is not None and total is not None and fixed > total:
         errors["fixed_asset_investment"] = "固定资产投资不能大于总投资。"
-    if stage is not Stage.NEGOTIATING and (data.get("sign_type") is None or data.get("sign_date") is None):
+    if reached is not Stage.NEGOTIATING and (data.get("sign_type") is None or data.get("sign_date") is None):
         errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
     if data.get("sign_date") and data["sign_date"] > today():
         errors["sign_date"] = "签约日期不能晚于今天。"
@@ -187,6 +189,9 @@ def _validate(data: dict, *, current: Project | None) -> dict[str, str]:
 PIPELINE_INDEX = {stage: index for index, stage in enumerate(stages.PIPELINE)}
 
 
+_ENUM_FIELDS = {"sign_type": SignType, "investor_origin": InvestorOrigin, "investor_type": InvestorType}
+
+
 def _clean(data: dict) -> dict:
     """Keep only the editable fields, with blanks as None and text trimmed."""
     cleaned = {}
@@ -197,6 +202,14 @@ def _clean(data: dict) -> dict:
             if value == "" and field not in ("responsible_unit", "liaison", "notes"):
                 value = None
         cleaned[field] = value
+    # str.strip() above turns a StrEnum into a plain str: bring the enums back (display labels,
+    # "is SignType.CONTRACT" checks) and refuse values that are not members.
+    for field, enum_cls in _ENUM_FIELDS.items():
+        if cleaned.get(field) is not None:
+            try:
+                cleaned[field] = enum_cls(cleaned[field])
+            except ValueError:
+                raise ProjectInvalid({field: f"“{FIELD_LABELS[field]}”的取值无效。"}) from None
     if cleaned.get("investor_credit_code"):
         cleaned["investor_credit_code"] = cleaned["investor_credit_code"].upper()
     if cleaned.get("project_code"):
@@ -211,13 +224,15 @@ def _clean(data: dict) -> dict:
 
 def create_project(data: dict, *, by: User, stage: Stage = Stage.SIGNED) -> Project:
     """Register a project (signed by default, or still negotiating) with the standard approval items."""
+    if not by.can_edit_projects:
+        raise NotAllowed("您没有登记项目的权限。")
     data = _clean(data)
     if by.role is Role.COUNTY:
         data["county_code"] = by.county_code
     _require_editor(data.get("county_code"), by)
     if stage not in (Stage.NEGOTIATING, Stage.SIGNED):
         raise ProjectInvalid({"": "新项目只能从“在谈”或“签约”阶段开始。"})
-    errors = _validate(data, current=None)
+    errors = _validate(data, current=None, new_stage=stage)
     if stage is Stage.SIGNED and (data.get("sign_type") is None or data.get("sign_date") is None):
         errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
     if errors:
@@ -261,6 +276,8 @@ def update_project(project: Project, data: dict, *, version: int | None, by: Use
         setattr(project, field, value)
     if project.stage is Stage.NEGOTIATING:
         project.signed_as = project.sign_type
+    if project.signed_as is SignType.CONTRACT:
+        project.contract_date = project.sign_date  # signed as a contract: the two dates are one
     _touch(project, by)
     db.session.flush()
     for field, old, new in changes:
@@ -296,6 +313,10 @@ def change_stage(project: Project, target: Stage | str, *, version: int | None, 
         changes.append(("drop_reason", project.drop_reason or None, reason))
         project.drop_reason = reason
     else:
+        if old_stage is Stage.PAUSED:  # resumed: the pause is over (its reason stays in the timeline)
+            changes += [("pause_reason", project.pause_reason or None, None),
+                        ("resume_expected", project.resume_expected, None)]
+            project.pause_reason, project.resume_expected = "", None
         project.paused_from = None
     if target is Stage.SIGNED and old_stage is Stage.NEGOTIATING:
         project.signed_as = project.sign_type

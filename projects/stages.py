@@ -98,7 +98,9 @@ def transition_problems(current: Stage, target: Stage, facts: Facts, *, reason: 
             problems.append("预计恢复日期必须晚于今天。")
         return problems
     if current is Stage.PAUSED:
-        if paused_from is None or target is paused_from:
+        if paused_from is None:  # as allowed_targets: with no stage to resume to, only 终止 is open
+            return ["暂缓前的阶段未记录，暂缓的项目只能终止。"]
+        if target is paused_from:
             return gate_problems(target, facts)
         return [f"暂缓的项目只能恢复到暂缓前的“{paused_from.label}”阶段，或终止。"]
     position, wanted = PIPELINE.index(current), PIPELINE.index(target)

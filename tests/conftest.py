@@ -6,6 +6,7 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -24,6 +25,23 @@ def database_url(tmp_path_factory) -> str:
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+class RequestScopedClient(FlaskClient):
+    """Serve each request in a fresh app context, as gunicorn does.
+
+    `_clean_database` keeps one app context open for the whole test, and Flask reuses an open app
+    context for every request. Then `g` (Flask-Login's cached user, Flask-WTF's CSRF token) and
+    the database session would leak from one request into the next: a second client would be
+    served as the first one's user, and a view that forgot to commit would still look saved.
+    """
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction first: on SQLite it may hold the write lock the
+        # request needs, and the request must see what the test set up.
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     # Real argon2id, with parameters cheap enough that a suite creating hundreds of users stays fast.
@@ -34,6 +52,7 @@ def app(database_url):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
     })
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -109,3 +128,12 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+@pytest.fixture
+def project_ref(seeded):
+    """`seeded` plus the standard approval item types (施工许可 etc.) that projects need."""
+    from projects.services import seed_approval_types
+
+    seed_approval_types()
+    db.session.commit()

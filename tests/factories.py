@@ -20,3 +20,46 @@ def make_user(role: Role | str = Role.COMMERCE, *, username: str | None = None,
                                      county=county, **overrides)
     db.session.commit()
     return user
+
+
+def seed_project_reference() -> None:
+    """Counties, parks, industries and the standard approval item types, idempotently (no commit)."""
+    from core.auth.models import County
+    from core.auth.services import seed_counties
+    from parks.services import seed_reference
+    from projects.services import seed_approval_types
+
+    if db.session.get(County, "350404") is None:
+        seed_counties()
+        seed_reference()
+    seed_approval_types()
+
+
+def make_project(by: User | None = None, **overrides):
+    """A valid signed project, created through projects.services.create_project and committed.
+
+    Needs the reference data (the `project_ref` fixture, or `seeded`: approval types are seeded here
+    idempotently). ``stage`` may be given as an override (NEGOTIATING or SIGNED)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from projects.services import create_project
+    from projects.stages import SignType, Stage
+
+    seed_project_reference()
+    if by is None:
+        by = make_user(Role.COMMERCE)
+    n = next(_counter)
+    stage = overrides.pop("stage", Stage.SIGNED)
+    data = {
+        "name": f"测试项目{n}",
+        "investor_name": f"测试投资方{n}有限公司",
+        "county_code": "350404",
+        "sign_type": SignType.CONTRACT,
+        "sign_date": dt.date(2025, 3, 1),
+        "total_investment": Decimal("10000"),
+    }
+    data.update(overrides)
+    project = create_project(data, by=by, stage=stage)
+    db.session.commit()
+    return project

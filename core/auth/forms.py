@@ -18,11 +18,16 @@ class LoginForm(Form):
 class UserCreateForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     display_name = StringField("姓名", validators=[Length(max=64)])
-    role = SelectField("角色", choices=Role.choices())
+    role = SelectField("角色", choices=[])
     county = SelectField("所属县区（县区用户必填）", choices=[])
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。"), Length(max=256)])
     confirm = PasswordField("确认密码", validators=[EqualTo("password", "两次输入的密码不一致。")])
     submit = SubmitField("创建用户")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Assigned, not declared: WTForms 3.3 deprecates (value, label) tuples given to the field.
+        self.role.choices = Role.choices()
 
     def set_counties(self, counties) -> None:
         self.county.choices = [("", "（无）")] + [(c.code, f"{c.name}（{c.code}）") for c in counties]

@@ -76,9 +76,12 @@ class User(UserMixin, db.Model):
     def name_for_display(self) -> str:
         return self.display_name or self.username
 
+    def rotate_session_token(self) -> None:
+        self.session_token = secrets.token_hex(16)
+
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
-        self.session_token = secrets.token_hex(16)
+        self.rotate_session_token()
 
     def check_password(self, password: str) -> bool:
         try:
@@ -89,7 +92,7 @@ class User(UserMixin, db.Model):
 
     def disable(self) -> None:
         self.is_enabled = False
-        self.session_token = secrets.token_hex(16)
+        self.rotate_session_token()
 
     @property
     def can_edit_projects(self) -> bool:

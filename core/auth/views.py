@@ -79,6 +79,10 @@ def login():
 @bp.post("/logout")
 def logout():
     """Log the current user out and forget the session."""
+    if current_user.is_authenticated:
+        # A new session token makes a copy of this cookie useless (and ends the user's other sessions).
+        current_user.rotate_session_token()
+        db.session.commit()
     logout_user()
     session.clear()
     flash("您已退出登录。", "info")

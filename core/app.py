@@ -35,6 +35,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     parks.init_app(app)
     projects.init_app(app)
     cli.init_app(app)
-    app.config.setdefault("HOME_ENDPOINT", "projects.index")
+    app.config.setdefault("HOME_ENDPOINT", "home.index")
     errors.init_app(app)
     return app

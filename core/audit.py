@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from core.db import UTCDateTime, db, utcnow
 
@@ -21,6 +21,12 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
+    user: Mapped["User | None"] = relationship()
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.detail or "{}")
+
 
 def record(entity: str, entity_id, action: str, by=None, **detail) -> AuditEntry:
     """Add an audit row to the current transaction; it commits or rolls back with the change."""
@@ -29,3 +35,10 @@ def record(entity: str, entity_id, action: str, by=None, **detail) -> AuditEntry
                        detail=json.dumps(detail, ensure_ascii=False, default=str))
     db.session.add(entry)
     return entry
+
+
+def entries_for(entity: str, entity_id) -> list[AuditEntry]:
+    """The audit rows of one record, newest first."""
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.entity == entity,
+                                                           AuditEntry.entity_id == str(entity_id))
+                                   .options(selectinload(AuditEntry.user)).order_by(AuditEntry.id.desc())))

@@ -32,6 +32,9 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     GEOJSON_MAX_BYTES = 2 * 1024 * 1024
+    LEAD_FIRST_RESPONSE_DAYS = 1  # a new lead gets its first follow-up within this many days
+    LEAD_ASSESS_DAYS = 3  # and is assessed (研判) within this many
+    LEAD_FOLLOW_UP_DAYS = 14  # a lead in 在谈 is followed up at least this often
     JSON_AS_ASCII = False
 
 
@@ -39,6 +42,9 @@ ENV_SETTINGS = {
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "LEAD_FIRST_RESPONSE_DAYS": int,
+    "LEAD_ASSESS_DAYS": int,
+    "LEAD_FOLLOW_UP_DAYS": int,
 }
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField
 
+_ROUNDABLE_BELOW = Decimal("1e15")
 _MONEY_NOISE = re.compile(r"[,，\s]|万元$|万$")
 
 
@@ -34,6 +35,10 @@ class MoneyField(DecimalField):
         if not self.data.is_finite():
             self.data = None
             raise ValueError("请输入数字（单位：万元）。")
+        # Round to the stored places now: PostgreSQL refuses a numeric such as 1e-999999 outright
+        # (a 500). Far too large amounts are left as typed for the field's range check to refuse.
+        if self.places is not None and abs(self.data) < _ROUNDABLE_BELOW:
+            self.data = self.data.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
 
 
 class OptionalSelectField(SelectField):

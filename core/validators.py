@@ -36,3 +36,22 @@ def project_code_problem(code: str, region_codes: set[str], *, this_year: int) -
     if region not in region_codes:
         return f"项目代码中的区划代码 {region} 不是三明市的区划。"
     return None
+
+
+_BRACKETS = str.maketrans("", "", "()（）[]【】〔〕<>《》{}「」")
+_COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "公司", "股份", "有限")
+
+
+def company_key(name: str | None) -> str:
+    """A company name reduced for matching: no spaces or brackets, no 有限公司/集团-style suffixes.
+
+    "福建三农（集团）股份有限公司", "福建三农集团有限公司" and "福建 三农" all become "福建三农".
+    """
+    key = "".join((name or "").split()).translate(_BRACKETS).upper()
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _COMPANY_SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, stripped = key[: -len(suffix)], True
+    return key

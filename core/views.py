@@ -1,21 +1,13 @@
-"""Core views room: the home redirect and the health check."""
+"""Core views room: the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, url_for
-from flask_login import login_required
+from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import db
 
 bp = Blueprint("core", __name__)
-
-
-@bp.get("/")
-@login_required
-def index():
-    """Send a logged-in user to the home page of the app."""
-    return redirect(url_for(current_app.config["HOME_ENDPOINT"]))
 
 
 @bp.get("/healthz")

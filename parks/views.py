@@ -41,8 +41,10 @@ def _render_detail(park, position_form=None, boundary_form=None, status=200):
     if current_user.role is Role.ADMIN:
         position_form = position_form or PositionForm(lat=park.lat, lon=park.lon)
         boundary_form = boundary_form or BoundaryForm()
+    # Later domains (projects) add panels here without parks importing them.
+    panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
     return render_template("parks/detail.html", park=park, position_form=position_form,
-                           boundary_form=boundary_form), status
+                           boundary_form=boundary_form, panels=panels), status
 
 
 @bp.post("/<int:park_id>/position")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.auth.models import County, User
+from core.auth.models import County, Role, User
 from core.db import UTCDateTime, db, enum_type, utcnow
 from core.enums import LabeledEnum
 from parks.models import ChainNode, Industry, Park
@@ -75,7 +75,14 @@ class Project(db.Model):
     actual_completion: Mapped[dt.date | None] = mapped_column(Date)
     planned_production: Mapped[dt.date | None] = mapped_column(Date)
     actual_production: Mapped[dt.date | None] = mapped_column(Date)
+    # Cumulative investment = the figure carried in before monthly reports + every report's amount;
+    # services keep it current so lists and dashboards read one column.
+    investment_baseline: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     investment_completed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    funds_arrived: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    signing_event_id: Mapped[int | None] = mapped_column(ForeignKey("signing_event.id"), index=True)
+    is_capital_increase: Mapped[bool] = mapped_column(default=False)  # 增资: counts only the increase
+    investor_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     stage: Mapped[Stage] = mapped_column(enum_type(Stage), default=Stage.SIGNED, index=True)
     paused_from: Mapped[Stage | None] = mapped_column(enum_type(Stage))
@@ -95,6 +102,7 @@ class Project(db.Model):
     park: Mapped[Park | None] = relationship()
     industry: Mapped[Industry | None] = relationship()
     chain_node: Mapped[ChainNode | None] = relationship()
+    signing_event: Mapped[SigningEvent | None] = relationship(back_populates="projects")
     hooked_leader: Mapped[User | None] = relationship(foreign_keys=[hooked_leader_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
     approvals: Mapped[list[ApprovalItem]] = relationship(
@@ -103,6 +111,10 @@ class Project(db.Model):
         back_populates="project", order_by="Milestone.planned_date", cascade="all, delete-orphan")
     events: Mapped[list[ProjectEvent]] = relationship(
         back_populates="project", order_by="ProjectEvent.id.desc()", cascade="all, delete-orphan")
+    reports: Mapped[list[ProgressReport]] = relationship(
+        back_populates="project", order_by="ProgressReport.month.desc()", cascade="all, delete-orphan")
+    blockers: Mapped[list[Blocker]] = relationship(
+        back_populates="project", order_by="Blocker.id.desc()", cascade="all, delete-orphan")
 
     def editable_by(self, user: User) -> bool:
         return user.can_edit_projects and user.may_edit_county(self.county_code)
@@ -182,6 +194,9 @@ class EventKind(LabeledEnum):
     CONVERTED = "converted", "协议转合同"
     APPROVAL = "approval", "前期手续"
     MILESTONE = "milestone", "节点"
+    REPORT = "report", "月度进展"
+    BLOCKER = "blocker", "存在问题"
+    INVESTOR = "investor", "投资方变更"
 
 
 class ProjectEvent(db.Model):
@@ -204,3 +219,169 @@ class ProjectEvent(db.Model):
     project: Mapped[Project] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()
 
+
+
+class SigningEvent(db.Model):
+    """A signing event (签约活动): a project is credited to the event where it was first signed."""
+
+    __tablename__ = "signing_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(100), default="")
+    organiser: Mapped[str] = mapped_column(String(100), default="")
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))  # a county's own event
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    county: Mapped[County | None] = relationship()
+    projects: Mapped[list[Project]] = relationship(back_populates="signing_event")
+
+
+class ProgressReport(db.Model):
+    """One project's monthly report (月度进展): investment completed and funds arrived that month."""
+
+    __tablename__ = "progress_report"
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    month: Mapped[dt.date] = mapped_column(Date, index=True)  # the first day of the month
+    investment: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    funds_arrived: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    no_change: Mapped[bool] = mapped_column(default=False)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="reports")
+    reported_by: Mapped[User | None] = relationship()
+
+
+class BlockerCategory(LabeledEnum):
+    LAND = "land", "用地"
+    EIA = "eia", "环评"
+    FUNDING = "funding", "资金"
+    APPROVAL = "approval", "审批"
+    UTILITIES = "utilities", "配套"
+    OTHER = "other", "其他"
+
+
+class Blocker(db.Model):
+    """A problem holding a project back (存在问题) and the department that must act."""
+
+    __tablename__ = "blocker"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    category: Mapped[BlockerCategory] = mapped_column(enum_type(BlockerCategory))
+    description: Mapped[str] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(String(100), default="")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    escalated: Mapped[bool] = mapped_column(default=False)  # raised to the hooked leader
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    closing_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="blockers")
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class LeadStatus(LabeledEnum):
+    NEW = "new", "新线索"
+    ASSESSING = "assessing", "研判"
+    NEGOTIATING = "negotiating", "在谈"
+    SIGNED = "signed", "已签约"
+    ABANDONED = "abandoned", "放弃"
+
+
+class LeadSource(LabeledEnum):
+    VISIT = "visit", "走访"
+    EXPO = "expo", "展会"
+    BUSINESS_REFERRAL = "business_referral", "以商招商"
+    FUND = "fund", "基金招商"
+    THIRD_PARTY = "third_party", "第三方"
+    MINGSHANG = "mingshang", "明商回归"
+    CHAIN = "chain", "产业链招商"
+    OTHER = "other", "其他"
+
+
+class FollowUpKind(LabeledEnum):
+    PHONE = "phone", "电话"
+    VISIT = "visit", "走访"
+    MEETING = "meeting", "洽谈"
+    RECEPTION = "reception", "来访接待"
+    OTHER = "other", "其他"
+
+
+class Lead(db.Model):
+    """An investment lead (招商线索) followed up until it is signed or abandoned."""
+
+    __tablename__ = "lead"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    investor_name: Mapped[str] = mapped_column(String(200))
+    investor_key: Mapped[str] = mapped_column(String(200), index=True)
+    investor_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    contact_person: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    investor_origin: Mapped[InvestorOrigin | None] = mapped_column(enum_type(InvestorOrigin))
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"))
+    chain_node_id: Mapped[int | None] = mapped_column(ForeignKey("chain_node.id"))
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"), index=True)
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"))
+    estimated_investment: Mapped[Decimal | None] = mapped_column(Money)
+    source: Mapped[LeadSource] = mapped_column(enum_type(LeadSource))
+    referrer: Mapped[str] = mapped_column(String(100), default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    duplicate_note: Mapped[str] = mapped_column(Text, default="")  # why it was saved despite a match
+    status: Mapped[LeadStatus] = mapped_column(enum_type(LeadStatus), default=LeadStatus.NEW, index=True)
+    abandon_reason: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    industry: Mapped[Industry | None] = relationship()
+    chain_node: Mapped[ChainNode | None] = relationship()
+    county: Mapped[County | None] = relationship()
+    park: Mapped[Park | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    project: Mapped[Project | None] = relationship()
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        back_populates="lead", order_by="FollowUp.date.desc()", cascade="all, delete-orphan")
+
+    def editable_by(self, user: User) -> bool:
+        if user.role is Role.COUNTY:
+            return self.county_code is not None and self.county_code == user.county_code
+        return user.can_edit_projects
+
+
+class FollowUp(db.Model):
+    """One follow-up (跟进记录) on a lead: what happened and what comes next."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[FollowUpKind] = mapped_column(enum_type(FollowUpKind))
+    summary: Mapped[str] = mapped_column(Text)
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    next_due: Mapped[dt.date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="follow_ups")
+    created_by: Mapped[User | None] = relationship()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from core import clock
 from core.audit import AuditEntry
 from core.auth.models import Role
 from core.db import db
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("project_ref")
 
 STANDARD_APPROVALS = ["立项备案/核准", "用地预审与选址", "土地出让", "规划许可", "环评", "节能审查", "安评", "施工许可"]
 CODE = "2025-350404-26-03-00012A"
-TODAY = services.today()
+TODAY = clock.today()
 
 
 @pytest.fixture

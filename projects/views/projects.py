@@ -5,25 +5,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from core import clock
 from core.auth.models import Role, User
-from core.auth.permissions import admin_required, roles_required
+from core.auth.permissions import admin_required
 from core.auth.queries import current_counties
 from core.db import db
 from parks.models import Industry, Park
 
-from . import queries, services
-from .forms import (ApprovalForm, ApprovalTypeForm, ConvertForm, ListFilterForm, MilestoneForm,
-                    MilestoneUpdateForm, ProjectForm, StageForm)
-from .models import ApprovalItem, ApprovalItemType, Milestone
-from .stages import Light, SignType, Stage, allowed_targets, milestone_light, next_stage
+from .. import queries, services
+from ..forms import (ApprovalForm, ApprovalTypeForm, BlockerCloseForm, BlockerEscalateForm, BlockerForm, ConvertForm,
+                     ListFilterForm, MilestoneForm, MilestoneUpdateForm, ProjectForm, StageForm)
+from ..models import ApprovalItem, ApprovalItemType, Blocker, Milestone, SigningEvent
+from ..stages import Light, SignType, Stage, allowed_targets, milestone_light, next_stage
+from .common import apply_errors, editors_only, require_version_field
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-editors_only = roles_required(Role.COMMERCE, Role.COUNTY, Role.ADMIN)
-
-
-def init_app(app):
-    app.register_blueprint(bp)
-    app.register_blueprint(admin_bp)
 
 
 def _form_choices(form: ProjectForm) -> None:
@@ -34,21 +30,14 @@ def _form_choices(form: ProjectForm) -> None:
     industries = db.session.scalars(select(Industry).order_by(Industry.position)).all()
     leaders = db.session.scalars(select(User).where(User.role == Role.LEADER, User.is_enabled)
                                  .order_by(User.display_name, User.username)).all()
-    form.set_choices(counties=counties, parks=parks, industries=industries, leaders=leaders)
+    events = db.session.scalars(select(SigningEvent).order_by(SigningEvent.date.desc())).all()
+    form.set_choices(counties=counties, parks=parks, industries=industries, leaders=leaders, events=events)
 
 
-def _apply_errors(form, errors: dict[str, str]) -> None:
-    for field, message in errors.items():
-        if field and field in form._fields:
-            form._fields[field].errors = list(form._fields[field].errors) + [message]
-        else:
-            flash(message, "danger")
-
-
-def _require_version_field() -> None:
-    # A POST that lost its version cannot be checked against concurrent edits: refuse it outright.
-    if "version" not in request.form:
-        abort(400)
+def _force_own_county(form: ProjectForm) -> None:
+    # A county official's projects are always their county's, whatever the request says.
+    if current_user.role is Role.COUNTY:
+        form.county_code.data = current_user.county_code
 
 
 @bp.get("/")
@@ -69,9 +58,11 @@ def index():
         light=Light(form.light.data) if form.light.data and not form.light.errors else None,
         q=(form.q.data or "").strip()[:100],
         sort=form.sort.data if not form.sort.errors else "")
-    page = request.args.get("page", "1")
-    result = queries.list_page(current_user, filters, int(page) if page.isdigit() else 1, services.today())
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # type=int: anything int() refuses ("abc", "²", which str.isdigit() accepts) means page 1.
+    page = request.args.get("page", 1, type=int)
+    result = queries.list_page(current_user, filters, page, clock.today())
+    # Only the filters go into the pager's links: url_for would choke on "_scheme" or "endpoint".
+    args = {k: v for k, v in request.args.items() if k in form._fields and k != "page" and v}
     return render_template("projects/index.html", form=form, result=result, args=args)
 
 
@@ -95,8 +86,7 @@ def new():
     """Register a signed (or still negotiating) project."""
     form = ProjectForm(version=0)
     _form_choices(form)
-    if current_user.role is Role.COUNTY and request.method == "GET":
-        form.county_code.data = current_user.county_code
+    _force_own_county(form)
     status = 200
     if request.method == "POST":
         status = 400
@@ -106,7 +96,7 @@ def new():
                 project = services.create_project(form.project_data(), by=current_user, stage=stage)
             except services.ProjectInvalid as exc:
                 db.session.rollback()
-                _apply_errors(form, exc.errors)
+                apply_errors(form, exc.errors)
             except services.NotAllowed as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
@@ -137,7 +127,7 @@ def stage_choices(project) -> list[tuple[str, str]]:
 
 
 def _render_detail(project, status: int = 200, **forms):
-    today = services.today()
+    today = clock.today()
     can_edit = project.editable_by(current_user)
     context = {"project": project, "today": today, "light": project.light(today), "can_edit": can_edit,
                "key_rows": [(label, planned, actual, milestone_light(planned, actual, today))
@@ -155,7 +145,11 @@ def _render_detail(project, status: int = 200, **forms):
                             for item in project.approvals},
             milestone_forms={m.id: MilestoneUpdateForm(version=project.version, planned_date=m.planned_date,
                                                        actual_date=m.actual_date, formdata=None)
-                             for m in project.milestones})
+                             for m in project.milestones},
+            blocker_form=forms.get("blocker_form") or BlockerForm(version=project.version, formdata=None),
+            close_forms={b.id: BlockerCloseForm(version=project.version, formdata=None)
+                         for b in project.blockers if b.is_open},
+            escalate_form=BlockerEscalateForm(version=project.version, formdata=None))
     return render_template("projects/detail.html", **context), status
 
 
@@ -168,9 +162,10 @@ def edit(project_id: int):
         form = ProjectForm(obj=project)
         _form_choices(form)
         return render_template("projects/form.html", form=form, project=project)
-    _require_version_field()
+    require_version_field()
     form = ProjectForm()
     _form_choices(form)
+    _force_own_county(form)
     if not form.validate():
         return render_template("projects/form.html", form=form, project=project), 400
     try:
@@ -181,7 +176,7 @@ def edit(project_id: int):
         return _conflict_page(conflict, form)
     except services.ProjectInvalid as exc:
         db.session.rollback()
-        _apply_errors(form, exc.errors)
+        apply_errors(form, exc.errors)
         return render_template("projects/form.html", form=form, project=project), 400
     db.session.commit()
     flash(f"已保存：{'、'.join(changed)}。" if changed else "没有修改任何内容。", "success" if changed else "info")
@@ -204,7 +199,7 @@ def _conflict_page(conflict: services.Conflict, form=None):
 def _item_action(project_id: int, form_class, action, success: str, form_key: str):
     """Run one detail-page action: version check, service call, commit once, or re-render."""
     project = queries.get_project_or_404(project_id, current_user, for_edit=True)
-    _require_version_field()
+    require_version_field()
     form = form_class()
     if form_class is StageForm:
         form.to_stage.choices = [(s.value, s.label) for s in Stage]
@@ -296,10 +291,54 @@ def approval_types():
             kind = services.add_approval_type(form.name.data, by=current_user)
         except services.ProjectInvalid as exc:
             db.session.rollback()
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             db.session.commit()
             flash(f"已添加前期手续“{kind.name}”，所有项目都已加上此项。", "success")
             return redirect(url_for("approval_types.approval_types"))
     kinds = db.session.scalars(select(ApprovalItemType).order_by(ApprovalItemType.position))
     return render_template("projects/approval_types.html", form=form, kinds=kinds), status
+
+
+def _blocker_of(project, blocker_id: int) -> Blocker:
+    blocker = db.session.get(Blocker, blocker_id)
+    if blocker is None or blocker.project_id != project.id:
+        abort(404)
+    return blocker
+
+
+@bp.post("/<int:project_id>/blockers")
+@editors_only
+def add_blocker(project_id: int):
+    """Record a problem holding the project back and the department that must act."""
+    return _item_action(project_id, BlockerForm, lambda project, form: services.add_blocker(
+        project, category=form.category.data, description=form.description.data, department=form.department.data,
+        due_date=form.due_date.data, escalated=form.escalated.data, version=form.version.data, by=current_user),
+        "已登记存在问题。", "blocker_form")
+
+
+@bp.post("/<int:project_id>/blockers/<int:blocker_id>/escalate")
+@editors_only
+def escalate_blocker(project_id: int, blocker_id: int):
+    """Raise an open problem to the project's hooked leader."""
+    return _item_action(project_id, BlockerEscalateForm, lambda project, form: services.escalate_blocker(
+        project, _blocker_of(project, blocker_id), version=form.version.data, by=current_user),
+        "已提请挂钩领导协调。", "escalate_form")
+
+
+@bp.post("/<int:project_id>/blockers/<int:blocker_id>/close")
+@editors_only
+def close_blocker(project_id: int, blocker_id: int):
+    """Close a problem with a note on how it was solved."""
+    return _item_action(project_id, BlockerCloseForm, lambda project, form: services.close_blocker(
+        project, _blocker_of(project, blocker_id), closing_note=form.closing_note.data, version=form.version.data,
+        by=current_user), "已关闭问题。", "close_form")
+
+
+def register_park_panel(app) -> None:
+    """Show a park's projects and their open blockers on the park's page (parks cannot import projects)."""
+    def panel(park):
+        summary = queries.park_summary(current_user, park.id)
+        return render_template("projects/_park_panel.html", park=park, summary=summary,
+                               blockers=queries.open_blockers(current_user, park_id=park.id))
+    app.extensions.setdefault("park_panels", []).append(panel)

@@ -1,0 +1,202 @@
+"""Leads views room: the lead list, logging a lead (with duplicate warning), follow-ups, status and signing."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core import audit, clock
+from core.auth.models import Role, User
+from core.auth.queries import current_counties
+from core.db import db
+from parks.models import Industry, Park
+
+from .. import queries, services
+from ..forms import FollowUpForm, LeadConvertForm, LeadForm, LeadStatusForm
+from ..models import LeadStatus, SigningEvent
+from .common import apply_errors, editors_only, require_version_field
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+
+def _counties():
+    counties = current_counties()
+    if current_user.role is Role.COUNTY:
+        counties = [c for c in counties if c.code == current_user.county_code]
+    return counties
+
+
+def _lead_form_choices(form: LeadForm) -> None:
+    owners = db.session.scalars(select(User).where(User.is_enabled, User.role.in_([Role.COMMERCE, Role.COUNTY, Role.ADMIN]))
+                                .order_by(User.role, User.username)).all()
+    if current_user.role is Role.COUNTY:
+        owners = [u for u in owners if u.county_code == current_user.county_code]
+    form.set_choices(counties=_counties(), parks=db.session.scalars(select(Park).order_by(Park.county_code, Park.position)).all(),
+                     industries=db.session.scalars(select(Industry).order_by(Industry.position)).all(), owners=owners)
+
+
+def _clocks():
+    return queries.LeadClocks.from_config(current_app.config)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """List the leads the user may see, overdue ones first and marked red."""
+    status = request.args.get("status", "")
+    status = LeadStatus(status) if status in {s.value for s in LeadStatus} else None
+    mine = request.args.get("mine") == "1"
+    rows = queries.leads_with_flags(current_user, _clocks(), clock.now(), clock.today(), status=status,
+                                    overdue_only=request.args.get("overdue") == "1",
+                                    owner_id=current_user.id if mine else None,
+                                    q=(request.args.get("q") or "").strip()[:100], limit=500)
+    return render_template("leads/index.html", rows=rows, statuses=LeadStatus, status=status, mine=mine,
+                           clocks=_clocks())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editors_only
+def new():
+    """Log a lead the day it is heard of; warn about a matching investor before saving."""
+    form = LeadForm(version=0)
+    _lead_form_choices(form)
+    duplicates = None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                lead = services.create_lead(form.lead_data(), by=current_user,
+                                            duplicate_reason=form.duplicate_reason.data)
+            except services.DuplicateInvestor as exc:
+                db.session.rollback()
+                duplicates, status = exc, 200
+                flash("投资方与已有线索或项目重复，请查看下方的匹配。确属新线索（如集团的第二个项目）时，请填写理由后再保存。", "warning")
+            except services.ProjectInvalid as exc:
+                db.session.rollback()
+                apply_errors(form, exc.errors)
+            else:
+                db.session.commit()
+                flash(f"已登记线索“{lead.investor_name}”。", "success")
+                return redirect(url_for("leads.detail", lead_id=lead.id))
+    elif current_user.role is Role.COUNTY:
+        form.county_code.data = current_user.county_code
+    return render_template("leads/form.html", form=form, lead=None, duplicates=duplicates), status
+
+
+@bp.get("/<int:lead_id>")
+@login_required
+def detail(lead_id: int):
+    """Show a lead: facts, deadlines, follow-up log, status and signing actions, history."""
+    lead = queries.get_lead_or_404(lead_id, current_user)
+    return _render_detail(lead)
+
+
+def _render_detail(lead, status: int = 200, **forms):
+    rows = queries.leads_with_flags(current_user, _clocks(), clock.now(), clock.today(), lead_id=lead.id)
+    overdue = rows[0][1] if rows else []
+    can_edit = lead.editable_by(current_user)
+    context = {"lead": lead, "overdue": overdue, "can_edit": can_edit,
+               "history": audit.entries_for("lead", lead.id)}
+    if can_edit and lead.status not in (LeadStatus.SIGNED, LeadStatus.ABANDONED):
+        status_form = forms.get("status_form") or LeadStatusForm(version=lead.version, formdata=None)
+        status_form.status.choices = [(s.value, s.label) for s in services.LEAD_TRANSITIONS[lead.status]]
+        convert_form = forms.get("convert_form") or LeadConvertForm(
+            version=lead.version, formdata=None, county_code=lead.county_code,
+            total_investment=lead.estimated_investment, sign_date=clock.today(),
+            name=f"{lead.investor_name}投资项目")
+        convert_form.set_choices(counties=_counties(),
+                                 events=db.session.scalars(select(SigningEvent).order_by(SigningEvent.date.desc())).all())
+        context.update(status_form=status_form, convert_form=convert_form,
+                       follow_up_form=forms.get("follow_up_form") or FollowUpForm(formdata=None, date=clock.today()))
+    return render_template("leads/detail.html", **context), status
+
+
+@bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
+@editors_only
+def edit(lead_id: int):
+    """Edit a lead; a stale version is refused with 409."""
+    lead = queries.get_lead_or_404(lead_id, current_user, for_edit=True)
+    if request.method == "GET":
+        form = LeadForm(obj=lead)
+        _lead_form_choices(form)
+        return render_template("leads/form.html", form=form, lead=lead, duplicates=None)
+    require_version_field()
+    form = LeadForm()
+    _lead_form_choices(form)
+    if not form.validate():
+        return render_template("leads/form.html", form=form, lead=lead, duplicates=None), 400
+    try:
+        changed = services.update_lead(lead, form.lead_data(), version=form.version.data, by=current_user)
+    except services.LeadConflict:
+        db.session.rollback()
+        flash("该线索已被他人修改，您的修改未保存。请查看最新内容后重新编辑。", "danger")
+        return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=409)
+    except services.ProjectInvalid as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return render_template("leads/form.html", form=form, lead=lead, duplicates=None), 400
+    db.session.commit()
+    flash(f"已保存：{'、'.join(changed)}。" if changed else "没有修改任何内容。", "success" if changed else "info")
+    return redirect(url_for("leads.detail", lead_id=lead.id))
+
+
+def _lead_action(lead_id: int, form_class, action, success: str, form_key: str, versioned: bool = True):
+    lead = queries.get_lead_or_404(lead_id, current_user, for_edit=True)
+    if versioned:
+        require_version_field()
+    form = form_class()
+    if form_class is LeadStatusForm:
+        form.status.choices = [(s.value, s.label) for s in LeadStatus]
+    if form_class is LeadConvertForm:
+        form.set_choices(counties=_counties(), events=db.session.scalars(select(SigningEvent)).all())
+    if not form.validate():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return _render_detail(lead, status=400, **{form_key: form})
+    try:
+        result = action(lead, form)
+    except services.LeadConflict:
+        db.session.rollback()
+        flash("该线索已被他人修改，操作未执行。请查看最新内容后重试。", "danger")
+        return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=409)
+    except (services.ProjectInvalid, services.NotAllowed) as exc:
+        db.session.rollback()
+        for message in (exc.errors.values() if isinstance(exc, services.ProjectInvalid) else [str(exc)]):
+            flash(message, "danger")
+        return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=400, **{form_key: form})
+    db.session.commit()
+    flash(success, "success")
+    return result or redirect(url_for("leads.detail", lead_id=lead_id))
+
+
+@bp.post("/<int:lead_id>/follow-ups")
+@editors_only
+def add_follow_up(lead_id: int):
+    """Log a follow-up on the lead."""
+    return _lead_action(lead_id, FollowUpForm, lambda lead, form: services.add_follow_up(
+        lead, date=form.date.data, kind=form.kind.data, summary=form.summary.data, next_step=form.next_step.data,
+        next_due=form.next_due.data, by=current_user) and None, "已记录跟进。", "follow_up_form", versioned=False)
+
+
+@bp.post("/<int:lead_id>/status")
+@editors_only
+def change_status(lead_id: int):
+    """Move the lead to 研判, 在谈 or 放弃."""
+    return _lead_action(lead_id, LeadStatusForm, lambda lead, form: services.change_lead_status(
+        lead, form.status.data, reason=form.reason.data, version=form.version.data, by=current_user),
+        "已变更线索状态。", "status_form")
+
+
+@bp.post("/<int:lead_id>/convert")
+@editors_only
+def convert(lead_id: int):
+    """Sign the lead: create its project with everything carried over and link the two."""
+    def action(lead, form):
+        project = services.convert_lead(lead, {
+            "name": form.name.data, "county_code": form.county_code.data, "total_investment": form.total_investment.data,
+            "sign_type": form.sign_type.data, "sign_date": form.sign_date.data,
+            "signing_event_id": form.signing_event_id.data}, version=form.version.data, by=current_user)
+        return redirect(url_for("projects.detail", project_id=project.id))
+    return _lead_action(lead_id, LeadConvertForm, action, "线索已转为签约项目。", "convert_form")

@@ -1,0 +1,268 @@
+"""Route policy: every endpoint × method × role gets exactly the access decision the table says."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import pytest
+from flask import Flask, url_for
+from sqlalchemy import select
+
+from core.auth import services as auth_services
+from core.auth.models import Role, User
+from core.db import db
+from parks.models import Park
+from projects import services as project_services
+from projects.models import ApprovalItem, ApprovalItemType, Project
+from projects.stages import SignType
+from tests.factories import DEFAULT_PASSWORD, make_project, make_user
+from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
+
+ANONYMOUS = "anonymous"
+ROLES = (ANONYMOUS, Role.COMMERCE.value, Role.COUNTY.value, Role.LEADER.value, Role.ADMIN.value)
+HOME = "/projects/"
+LOGIN = "/login"
+IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+OWN_COUNTY, OTHER_COUNTY = "350404", "350481"  # 三元区 (the county official's), 永安市
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who gets past an endpoint's guard, and what an allowed user gets for a minimal request.
+
+    access: public (anyone) | login (the login page: logged-in users are sent home) |
+            reader (any logged-in user) | editor (commerce, county, admin; leaders 403) | admin
+    ok:     per method, (status, redirect path or None) for an allowed user's empty form
+    project: the URL names a project: a county official gets 404 for another county's
+    saves:  the tables an allowed user's empty form may change (every other request changes nothing)
+    """
+
+    access: str
+    ok: dict[str, tuple[int, str | None]]
+    project: bool = False
+    saves: tuple[str, ...] = ()
+
+
+PAGE = (200, None)
+REJECTED = (400, None)  # through the guard, then refused for the empty form (no version, no data)
+
+POLICY: dict[str, Policy] = {
+    "core.index": Policy("reader", {"GET": (302, HOME)}),
+    "core.healthz": Policy("public", {"GET": PAGE}),
+    "auth.login": Policy("login", {"GET": PAGE, "POST": PAGE}),
+    "auth.logout": Policy("public", {"POST": (302, LOGIN)}, saves=("app_user",)),  # rotates the session token
+    "auth.users": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "auth.disable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),
+    "auth.enable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),
+    "parks.index": Policy("reader", {"GET": PAGE}),
+    "parks.detail": Policy("reader", {"GET": PAGE}),
+    "parks.set_position": Policy("admin", {"POST": REJECTED}),
+    "parks.upload_boundary": Policy("admin", {"POST": REJECTED}),
+    "projects.index": Policy("reader", {"GET": PAGE}),
+    "projects.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
+    "projects.detail": Policy("reader", {"GET": PAGE}, project=True),
+    "projects.edit": Policy("editor", {"GET": PAGE, "POST": REJECTED}, project=True),
+    "projects.change_stage": Policy("editor", {"POST": REJECTED}, project=True),
+    "projects.convert": Policy("editor", {"POST": REJECTED}, project=True),
+    "projects.update_approval": Policy("editor", {"POST": REJECTED}, project=True),
+    "projects.add_milestone": Policy("editor", {"POST": REJECTED}, project=True),
+    "projects.update_milestone": Policy("editor", {"POST": REJECTED}, project=True),
+    "approval_types.approval_types": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+}
+
+
+class Outcome(NamedTuple):
+    status: int
+    location: str | None  # the redirect's path, when there is one to check
+    allowed: bool  # through the guard (the view ran), as opposed to refused by it
+
+
+def expected(policy: Policy, method: str, role: str, foreign: bool) -> Outcome:
+    if policy.access == "public":
+        return Outcome(*policy.ok[method], allowed=True)
+    if policy.access == "login":
+        return Outcome(*policy.ok[method], allowed=True) if role == ANONYMOUS else Outcome(302, HOME, True)
+    if role == ANONYMOUS:
+        return Outcome(302, LOGIN, allowed=False)
+    if policy.access == "admin" and role != Role.ADMIN.value:
+        return Outcome(403, None, allowed=False)
+    if policy.access == "editor" and role == Role.LEADER.value:
+        return Outcome(403, None, allowed=False)
+    if policy.project and foreign and role == Role.COUNTY.value:
+        return Outcome(404, None, allowed=False)
+    return Outcome(*policy.ok[method], allowed=True)
+
+
+@dataclass
+class World:
+    """Ids of real rows: users per role, a park, two projects (own and other county) and their items."""
+
+    app: Flask
+    users: dict[str, User] = field(default_factory=dict)
+    spare_id: int = 0  # an enabled account an admin may disable
+    dormant_id: int = 0  # a disabled account an admin may enable
+    park_id: int = 0
+    project_ids: dict[bool, int] = field(default_factory=dict)  # foreign? -> project id
+    permit_ids: dict[bool, int] = field(default_factory=dict)
+    milestone_ids: dict[bool, int] = field(default_factory=dict)
+
+    def url(self, endpoint: str, foreign: bool = False) -> str:
+        args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
+                "milestone_id": self.milestone_ids[foreign], "park_id": self.park_id,
+                "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id}
+        with self.app.test_request_context():
+            rule_args = next(r.arguments for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
+            return url_for(endpoint, **{name: args[name] for name in rule_args})
+
+
+@pytest.fixture
+def world(app, project_ref) -> World:
+    w = World(app)
+    for role in ROLES[1:]:
+        w.users[role] = make_user(role, county=OWN_COUNTY if role == Role.COUNTY.value else None)
+    w.spare_id = make_user(Role.COMMERCE).id
+    dormant = make_user(Role.COMMERCE)
+    auth_services.disable_user(dormant)
+    db.session.commit()
+    w.dormant_id = dormant.id
+    park = db.session.scalar(select(Park).where(Park.county_code == OWN_COUNTY).order_by(Park.id))
+    w.park_id = park.id
+    commerce = w.users[Role.COMMERCE.value]
+    for foreign, county in ((False, OWN_COUNTY), (True, OTHER_COUNTY)):
+        project = make_project(by=commerce, county_code=county, sign_type=SignType.AGREEMENT)
+        milestone = project_services.add_milestone(project, name="土地摘牌", version=project.version, by=commerce,
+                                                   planned_date=dt.date.today() + dt.timedelta(days=40))
+        db.session.commit()
+        w.project_ids[foreign] = project.id
+        w.milestone_ids[foreign] = milestone.id
+        w.permit_ids[foreign] = db.session.scalar(
+            select(ApprovalItem.id).join(ApprovalItemType)
+            .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
+    return w
+
+
+BOUNDARY = json.dumps({"type": "Polygon", "coordinates": [[[117.60, 26.25], [117.66, 26.25], [117.66, 26.30],
+                                                           [117.60, 26.25]]]}).encode()
+
+
+def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
+    """A form that saves something when an allowed user posts it: what a missing guard would let through."""
+    today = dt.date.today()
+    project = db.session.get(Project, w.project_ids[foreign])
+    version = str(project.version)
+    return {
+        "auth.login": lambda: {"username": w.users[Role.ADMIN.value].username, "password": DEFAULT_PASSWORD},
+        "auth.logout": lambda: {},
+        "auth.users": lambda: {"username": "route_probe", "display_name": "探测", "role": "commerce", "county": "",
+                               "password": "probe-password-1", "confirm": "probe-password-1"},
+        "auth.disable": lambda: {},
+        "auth.enable": lambda: {},
+        "parks.set_position": lambda: {"lat": "26.3012", "lon": "117.6234", "note": "实地核对"},
+        "parks.upload_boundary": lambda: {"file": (io.BytesIO(BOUNDARY), "boundary.geojson")},
+        "projects.new": lambda: {"version": "0", "name": "探测新项目", "investor_name": "探测投资有限公司",
+                                 "county_code": OWN_COUNTY, "total_investment": "5000", "sign_type": "contract",
+                                 "sign_date": "2025-04-01"},
+        "projects.edit": lambda: project_form_data(project, name=project.name + "（改）"),
+        "projects.change_stage": lambda: {"version": version, "to_stage": "paused", "reason": "资金未到位",
+                                          "resume_date": str(today + dt.timedelta(days=30))},
+        "projects.convert": lambda: {"version": version, "contract_date": str(today)},
+        "projects.update_approval": lambda: {"version": version, "status": "in_progress", "planned_date": "",
+                                             "done_date": "", "document_no": "明审〔2026〕1号"},
+        "projects.add_milestone": lambda: {"version": version, "name": "设备进场",
+                                           "planned_date": str(today + dt.timedelta(days=20)), "note": ""},
+        "projects.update_milestone": lambda: {"version": version, "planned_date": str(today + dt.timedelta(days=50)),
+                                              "actual_date": str(today)},
+        "approval_types.approval_types": lambda: {"name": "消防审查"},
+    }[endpoint]()
+
+
+def accepted_methods(app) -> dict[str, set[str]]:
+    methods: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in IGNORED_ENDPOINTS:
+            methods.setdefault(rule.endpoint, set()).update(set(rule.methods) - IGNORED_METHODS)
+    return methods
+
+
+def test_every_endpoint_has_a_policy_entry(app):
+    methods = accepted_methods(app)
+    assert set(methods) == set(POLICY), "a route without a policy entry (or an entry without a route)"
+    for endpoint, accepted in methods.items():
+        assert accepted == set(POLICY[endpoint].ok), f"{endpoint}: methods {sorted(accepted)} not all in the table"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(POLICY))
+def test_route_access(app, world, endpoint, role):
+    policy = POLICY[endpoint]
+    client = new_client(app, world.users.get(role))
+    for method in sorted(policy.ok):
+        for foreign in ((False, True) if policy.project else (False,)):
+            want = expected(policy, method, role, foreign)
+            url = world.url(endpoint, foreign)
+            # A refused request carries a complete, valid form: if the guard were missing it would save.
+            data = valid_payload(endpoint, world, foreign) if method == "POST" and not want.allowed else {}
+            before = snapshot()
+            response = client.open(url, method=method, data=data)
+            where = f"{method} {url} as {role}"
+            assert response.status_code == want.status, f"{where}: {response.status_code}, expected {want.status}"
+            if want.location is not None:
+                assert path_of(response) == want.location, f"{where}: redirected to {path_of(response)}"
+            may_change = set(policy.saves) if want.allowed else set()
+            changed = set(changed_tables(before, snapshot()))
+            assert changed <= may_change, f"{where} changed {sorted(changed - may_change)}"
+            if may_change and role != ANONYMOUS:
+                assert changed == may_change, f"{where} saved nothing"
+
+
+def test_county_official_gets_404_for_another_countys_item_under_own_project(app, world):
+    client = new_client(app, world.users[Role.COUNTY.value])
+    own = world.project_ids[False]
+    before = snapshot()
+    for endpoint, url in (("projects.update_approval", f"/projects/{own}/approvals/{world.permit_ids[True]}"),
+                          ("projects.update_milestone", f"/projects/{own}/milestones/{world.milestone_ids[True]}")):
+        response = client.post(url, data=valid_payload(endpoint, world, foreign=False))
+        assert response.status_code == 404, url
+    assert changed_tables(before, snapshot()) == []
+
+
+def post_endpoints() -> list[str]:
+    return sorted(endpoint for endpoint, policy in POLICY.items() if "POST" in policy.ok)
+
+
+def test_valid_payloads_save_when_csrf_is_off(app, world):
+    """The control for the CSRF test below: each payload really is a complete, saving request."""
+    client = new_client(app, world.users[Role.ADMIN.value])
+    for endpoint in post_endpoints():
+        if endpoint in ("auth.login", "auth.logout"):
+            continue
+        before = snapshot()
+        response = client.post(world.url(endpoint), data=valid_payload(endpoint, world))
+        assert response.status_code == 302, f"{endpoint}: {response.status_code}"
+        assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"
+    assert path_of(client.post("/logout")) == LOGIN
+    assert path_of(client.get("/")) == LOGIN, "logout did not end the session"
+    anonymous = new_client(app)
+    response = anonymous.post(LOGIN, data=valid_payload("auth.login", world))
+    assert response.status_code == 302 and path_of(anonymous.get("/")) == HOME
+
+
+def test_every_post_route_refuses_a_missing_csrf_token(app, world, csrf_on):
+    client = new_client(app, world.users[Role.ADMIN.value])  # logs in with the login page's token
+    for endpoint in post_endpoints():
+        url = world.url(endpoint)
+        before = snapshot()
+        response = client.post(url, data=valid_payload(endpoint, world))
+        assert response.status_code == 400, f"{endpoint}: {response.status_code}"
+        assert "请求有误" in response.get_data(as_text=True)
+        assert changed_tables(before, snapshot()) == [], f"{endpoint} without a CSRF token changed the database"
+    assert path_of(client.get("/")) == HOME, "a logout without a token ended the session"
+    anonymous = new_client(app)
+    response = anonymous.post(LOGIN, data=valid_payload("auth.login", world))
+    assert response.status_code == 400
+    assert path_of(anonymous.get("/")) == LOGIN, "a login without a token went through"
+

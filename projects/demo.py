@@ -9,6 +9,7 @@ import click
 from sqlalchemy import func, insert, select, update
 
 from core.auth.models import Role, User
+from core.auth.reference_data import CURRENT_COUNTIES
 from core.db import db, utcnow
 from core.validators import CREDIT_CODE_CHARS, company_key, credit_code_check_char
 from parks.models import Chain, ChainNode, Park
@@ -263,19 +264,21 @@ def _project_row(rng, pid, park, industry_id, code, stage, nodes_by_industry, le
     is_major = total >= 50000 and rng.random() < 0.6
     fixed = (total * Decimal(rng.randrange(60, 95)) / 100).quantize(Decimal("0.01"))
     progress = {3: 0.3, 4: 0.8, 5: 1.0}.get(reached, 0.0)
-    county_seq = int(park.county_code[-2:])
+    # Most projects sit in a park; the rest anywhere in the city, so every county has some.
+    county_code, park_id = (park.county_code, park.id) if rng.random() < 0.8 else \
+        (rng.choice([row[0] for row in CURRENT_COUNTIES]), None)
     return {
         "id": pid, "name": f"{firm[:4]}{capacity}{product}项目",
         "investor_name": firm, "investor_credit_code": _credit_code(rng) if rng.random() < 0.7 else None,
         "investor_origin": rng.choice(list(InvestorOrigin)).value, "investor_type": rng.choice(list(InvestorType)).value,
-        "county_code": park.county_code, "park_id": park.id if rng.random() < 0.85 else None,
+        "county_code": county_code, "park_id": park_id,
         "industry_id": industry_id,
         "chain_node_id": rng.choice(nodes_by_industry[industry_id]) if nodes_by_industry.get(industry_id) else None,
         "total_investment": total.quantize(Decimal("0.01")), "fixed_asset_investment": fixed,
         "land_area": Decimal(rng.randrange(20, 600)),
         "sign_type": (SignType.CONTRACT if contract_date else sign_type).value if sign_date else None,
         "signed_as": sign_type.value if sign_date else None, "sign_date": sign_date, "contract_date": contract_date,
-        "project_code": (f"{(sign_date or today).year}-3504{county_seq:02d}-{rng.randrange(10, 99)}-"
+        "project_code": (f"{(sign_date or today).year}-{county_code}-{rng.randrange(10, 99)}-"
                          f"{rng.randrange(1, 4):02d}-{pid % 100000:05d}{rng.choice('0123456789X')}"
                          if reached >= 2 else None),
         "is_major": is_major, "hooked_leader_id": rng.choice(leaders) if is_major and leaders else None,

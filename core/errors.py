@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from core.db import db
@@ -20,7 +21,15 @@ MESSAGES = {
 
 def init_app(app):
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def handle_stale_data(exc: StaleDataError):
+    # Two saves raced past the form's version check; the ORM's version guard stopped the second.
+    db.session.rollback()
+    current_app.logger.info("stale write refused on %s %s", request.method, request.path)
+    return render_error(409)
 
 
 def render_error(code: int):

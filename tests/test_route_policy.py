@@ -11,19 +11,20 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 
+from core import clock
 from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
 from parks.models import Park
 from projects import services as project_services
-from projects.models import ApprovalItem, ApprovalItemType, Project
+from projects.models import ApprovalItem, ApprovalItemType, Lead, Project
 from projects.stages import SignType
-from tests.factories import DEFAULT_PASSWORD, make_project, make_user
+from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
 
 ANONYMOUS = "anonymous"
 ROLES = (ANONYMOUS, Role.COMMERCE.value, Role.COUNTY.value, Role.LEADER.value, Role.ADMIN.value)
-HOME = "/projects/"
+HOME = "/"
 LOGIN = "/login"
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -35,23 +36,30 @@ class Policy:
     """Who gets past an endpoint's guard, and what an allowed user gets for a minimal request.
 
     access: public (anyone) | login (the login page: logged-in users are sent home) |
-            reader (any logged-in user) | editor (commerce, county, admin; leaders 403) | admin
+            reader (any logged-in user) | editor (commerce, county, admin; leaders 403) |
+            commerce (commerce and admin; county officials and leaders 403) | admin;
+            a dict gives it per method
     ok:     per method, (status, redirect path or None) for an allowed user's empty form
-    project: the URL names a project: a county official gets 404 for another county's
+    scoped: the URL names a county's row (a project or a lead): a county official gets 404 for
+            another county's, whatever the verb
     saves:  the tables an allowed user's empty form may change (every other request changes nothing)
     """
 
-    access: str
+    access: str | dict[str, str]
     ok: dict[str, tuple[int, str | None]]
-    project: bool = False
+    scoped: bool = False
     saves: tuple[str, ...] = ()
+
+    def access_for(self, method: str) -> str:
+        return self.access if isinstance(self.access, str) else self.access[method]
 
 
 PAGE = (200, None)
 REJECTED = (400, None)  # through the guard, then refused for the empty form (no version, no data)
+READ_WRITE = {"GET": "reader", "POST": "editor"}
 
 POLICY: dict[str, Policy] = {
-    "core.index": Policy("reader", {"GET": (302, HOME)}),
+    "home.index": Policy("reader", {"GET": PAGE}),
     "core.healthz": Policy("public", {"GET": PAGE}),
     "auth.login": Policy("login", {"GET": PAGE, "POST": PAGE}),
     "auth.logout": Policy("public", {"POST": (302, LOGIN)}, saves=("app_user",)),  # rotates the session token
@@ -64,13 +72,28 @@ POLICY: dict[str, Policy] = {
     "parks.upload_boundary": Policy("admin", {"POST": REJECTED}),
     "projects.index": Policy("reader", {"GET": PAGE}),
     "projects.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
-    "projects.detail": Policy("reader", {"GET": PAGE}, project=True),
-    "projects.edit": Policy("editor", {"GET": PAGE, "POST": REJECTED}, project=True),
-    "projects.change_stage": Policy("editor", {"POST": REJECTED}, project=True),
-    "projects.convert": Policy("editor", {"POST": REJECTED}, project=True),
-    "projects.update_approval": Policy("editor", {"POST": REJECTED}, project=True),
-    "projects.add_milestone": Policy("editor", {"POST": REJECTED}, project=True),
-    "projects.update_milestone": Policy("editor", {"POST": REJECTED}, project=True),
+    "projects.detail": Policy("reader", {"GET": PAGE}, scoped=True),
+    "projects.edit": Policy("editor", {"GET": PAGE, "POST": REJECTED}, scoped=True),
+    "projects.change_stage": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.convert": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.update_approval": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.add_milestone": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.update_milestone": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.add_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.escalate_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "projects.close_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "leads.index": Policy("reader", {"GET": PAGE}),
+    "leads.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
+    "leads.detail": Policy("reader", {"GET": PAGE}, scoped=True),
+    "leads.edit": Policy("editor", {"GET": PAGE, "POST": REJECTED}, scoped=True),
+    "leads.add_follow_up": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "leads.change_status": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "leads.convert": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "events.index": Policy("reader", {"GET": PAGE}),
+    "events.detail": Policy("reader", {"GET": PAGE}),
+    "events.new": Policy("commerce", {"GET": PAGE, "POST": REJECTED}),
+    "events.edit": Policy("commerce", {"GET": PAGE, "POST": REJECTED}),
+    "reports.monthly": Policy(READ_WRITE, {"GET": PAGE, "POST": REJECTED}),  # POST with nothing filled in
     "approval_types.approval_types": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
 }
 
@@ -81,42 +104,55 @@ class Outcome(NamedTuple):
     allowed: bool  # through the guard (the view ran), as opposed to refused by it
 
 
+def post_endpoints() -> list[str]:
+    return sorted(endpoint for endpoint, policy in POLICY.items() if "POST" in policy.ok)
+
+
 def expected(policy: Policy, method: str, role: str, foreign: bool) -> Outcome:
-    if policy.access == "public":
+    access = policy.access_for(method)
+    if access == "public":
         return Outcome(*policy.ok[method], allowed=True)
-    if policy.access == "login":
+    if access == "login":
         return Outcome(*policy.ok[method], allowed=True) if role == ANONYMOUS else Outcome(302, HOME, True)
     if role == ANONYMOUS:
         return Outcome(302, LOGIN, allowed=False)
-    if policy.access == "admin" and role != Role.ADMIN.value:
+    if access == "admin" and role != Role.ADMIN.value:
         return Outcome(403, None, allowed=False)
-    if policy.access == "editor" and role == Role.LEADER.value:
+    if access == "commerce" and role not in (Role.COMMERCE.value, Role.ADMIN.value):
         return Outcome(403, None, allowed=False)
-    if policy.project and foreign and role == Role.COUNTY.value:
+    if access == "editor" and role == Role.LEADER.value:
+        return Outcome(403, None, allowed=False)
+    if policy.scoped and foreign and role == Role.COUNTY.value:
         return Outcome(404, None, allowed=False)
     return Outcome(*policy.ok[method], allowed=True)
 
 
 @dataclass
 class World:
-    """Ids of real rows: users per role, a park, two projects (own and other county) and their items."""
+    """Ids of real rows: users per role, a park, a signing event, and per county (own, other) a
+    project with its items and a lead."""
 
     app: Flask
     users: dict[str, User] = field(default_factory=dict)
     spare_id: int = 0  # an enabled account an admin may disable
     dormant_id: int = 0  # a disabled account an admin may enable
     park_id: int = 0
-    project_ids: dict[bool, int] = field(default_factory=dict)  # foreign? -> project id
+    event_id: int = 0
+    project_ids: dict[bool, int] = field(default_factory=dict)  # foreign? -> id
     permit_ids: dict[bool, int] = field(default_factory=dict)
     milestone_ids: dict[bool, int] = field(default_factory=dict)
+    blocker_ids: dict[bool, int] = field(default_factory=dict)
+    lead_ids: dict[bool, int] = field(default_factory=dict)
 
     def url(self, endpoint: str, foreign: bool = False) -> str:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
-                "milestone_id": self.milestone_ids[foreign], "park_id": self.park_id,
+                "milestone_id": self.milestone_ids[foreign], "blocker_id": self.blocker_ids[foreign],
+                "lead_id": self.lead_ids[foreign], "park_id": self.park_id, "event_id": self.event_id,
                 "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id}
         with self.app.test_request_context():
             rule_args = next(r.arguments for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
-            return url_for(endpoint, **{name: args[name] for name in rule_args})
+            extra = {"county": OWN_COUNTY} if endpoint == "reports.monthly" else {}  # the page one county reports on
+            return url_for(endpoint, **{name: args[name] for name in rule_args}, **extra)
 
 
 @pytest.fixture
@@ -132,16 +168,25 @@ def world(app, project_ref) -> World:
     park = db.session.scalar(select(Park).where(Park.county_code == OWN_COUNTY).order_by(Park.id))
     w.park_id = park.id
     commerce = w.users[Role.COMMERCE.value]
+    w.event_id = project_services.save_signing_event(None, name="6·18 海峡项目成果交易会", date=dt.date(2025, 6, 18),
+                                                     place="福州", organiser="省政府", county_code=None, notes="",
+                                                     by=commerce).id
+    db.session.commit()
     for foreign, county in ((False, OWN_COUNTY), (True, OTHER_COUNTY)):
         project = make_project(by=commerce, county_code=county, sign_type=SignType.AGREEMENT)
         milestone = project_services.add_milestone(project, name="土地摘牌", version=project.version, by=commerce,
-                                                   planned_date=dt.date.today() + dt.timedelta(days=40))
+                                                   planned_date=clock.today() + dt.timedelta(days=40))
+        blocker = project_services.add_blocker(project, category="land", description="用地指标未落实",
+                                               department="自然资源局", due_date=None, escalated=False,
+                                               version=project.version, by=commerce)
         db.session.commit()
         w.project_ids[foreign] = project.id
         w.milestone_ids[foreign] = milestone.id
+        w.blocker_ids[foreign] = blocker.id
         w.permit_ids[foreign] = db.session.scalar(
             select(ApprovalItem.id).join(ApprovalItemType)
             .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
+        w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司").id
     return w
 
 
@@ -151,9 +196,11 @@ BOUNDARY = json.dumps({"type": "Polygon", "coordinates": [[[117.60, 26.25], [117
 
 def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
     """A form that saves something when an allowed user posts it: what a missing guard would let through."""
-    today = dt.date.today()
+    today = clock.today()
     project = db.session.get(Project, w.project_ids[foreign])
-    version = str(project.version)
+    lead = db.session.get(Lead, w.lead_ids[foreign])
+    version, lead_version = str(project.version), str(lead.version)
+    row = f"p{project.id}-"
     return {
         "auth.login": lambda: {"username": w.users[Role.ADMIN.value].username, "password": DEFAULT_PASSWORD},
         "auth.logout": lambda: {},
@@ -176,6 +223,22 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
                                            "planned_date": str(today + dt.timedelta(days=20)), "note": ""},
         "projects.update_milestone": lambda: {"version": version, "planned_date": str(today + dt.timedelta(days=50)),
                                               "actual_date": str(today)},
+        "projects.add_blocker": lambda: {"version": version, "category": "funding", "description": "配套资金未到位",
+                                         "department": "财政局"},
+        "projects.escalate_blocker": lambda: {"version": version},
+        "projects.close_blocker": lambda: {"version": version, "closing_note": "指标已落实"},
+        "leads.new": lambda: {"version": "0", "investor_name": "探测新线索有限公司", "source": "visit",
+                              "county_code": OWN_COUNTY},
+        "leads.edit": lambda: {"version": lead_version, "investor_name": lead.investor_name,
+                               "source": lead.source.value, "county_code": lead.county_code, "notes": "补充备注"},
+        "leads.add_follow_up": lambda: {"date": str(today), "kind": "phone", "summary": "电话沟通投资意向"},
+        "leads.change_status": lambda: {"version": lead_version, "status": "assessing"},
+        "leads.convert": lambda: {"version": lead_version, "name": "线索转来的项目", "county_code": lead.county_code,
+                                  "total_investment": "6000", "sign_type": "contract", "sign_date": str(today)},
+        "events.new": lambda: {"name": "9·8 投洽会", "date": "2025-09-08", "place": "厦门"},
+        "events.edit": lambda: {"name": "6·18 海峡项目成果交易会", "date": "2025-06-18", "place": "福州海峡会展中心"},
+        "reports.monthly": lambda: {f"{row}version": version, f"{row}investment": "120", f"{row}funds_arrived": "80",
+                                    f"{row}note": "厂房基础施工"},
         "approval_types.approval_types": lambda: {"name": "消防审查"},
     }[endpoint]()
 
@@ -201,7 +264,7 @@ def test_route_access(app, world, endpoint, role):
     policy = POLICY[endpoint]
     client = new_client(app, world.users.get(role))
     for method in sorted(policy.ok):
-        for foreign in ((False, True) if policy.project else (False,)):
+        for foreign in ((False, True) if policy.scoped else (False,)):
             want = expected(policy, method, role, foreign)
             url = world.url(endpoint, foreign)
             # A refused request carries a complete, valid form: if the guard were missing it would save.
@@ -230,25 +293,22 @@ def test_county_official_gets_404_for_another_countys_item_under_own_project(app
     assert changed_tables(before, snapshot()) == []
 
 
-def post_endpoints() -> list[str]:
-    return sorted(endpoint for endpoint, policy in POLICY.items() if "POST" in policy.ok)
-
-
-def test_valid_payloads_save_when_csrf_is_off(app, world):
-    """The control for the CSRF test below: each payload really is a complete, saving request."""
+@pytest.mark.parametrize("endpoint", [e for e in post_endpoints() if e not in ("auth.login", "auth.logout")])
+def test_valid_payloads_save_when_csrf_is_off(app, world, endpoint):
+    """The control for the CSRF test below (and for the refusals above): each payload really saves."""
     client = new_client(app, world.users[Role.ADMIN.value])
-    for endpoint in post_endpoints():
-        if endpoint in ("auth.login", "auth.logout"):
-            continue
-        before = snapshot()
-        response = client.post(world.url(endpoint), data=valid_payload(endpoint, world))
-        assert response.status_code == 302, f"{endpoint}: {response.status_code}"
-        assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"
+    before = snapshot()
+    response = client.post(world.url(endpoint), data=valid_payload(endpoint, world))
+    assert response.status_code == 302, f"{endpoint}: {response.status_code}"
+    assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"
+
+
+def test_login_and_logout_payloads_work_when_csrf_is_off(app, world):
+    client = new_client(app, world.users[Role.ADMIN.value])
     assert path_of(client.post("/logout")) == LOGIN
     assert path_of(client.get("/")) == LOGIN, "logout did not end the session"
-    anonymous = new_client(app)
-    response = anonymous.post(LOGIN, data=valid_payload("auth.login", world))
-    assert response.status_code == 302 and path_of(anonymous.get("/")) == HOME
+    response = client.post(LOGIN, data=valid_payload("auth.login", world))
+    assert response.status_code == 302 and client.get("/").status_code == 200
 
 
 def test_every_post_route_refuses_a_missing_csrf_token(app, world, csrf_on):
@@ -260,7 +320,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app, world, csrf_on):
         assert response.status_code == 400, f"{endpoint}: {response.status_code}"
         assert "请求有误" in response.get_data(as_text=True)
         assert changed_tables(before, snapshot()) == [], f"{endpoint} without a CSRF token changed the database"
-    assert path_of(client.get("/")) == HOME, "a logout without a token ended the session"
+    assert client.get("/").status_code == 200, "a logout without a token ended the session"
     anonymous = new_client(app)
     response = anonymous.post(LOGIN, data=valid_payload("auth.login", world))
     assert response.status_code == 400

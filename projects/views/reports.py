@@ -77,7 +77,8 @@ def _save_reports(rows, month):
     for project, _report in rows:
         form = _row_form(project, None, request.form)
         row_forms[project.id] = form
-        filled = any(request.form.get(form.prefix + name) for name in ("investment", "funds_arrived", "note", "no_change"))
+        prefix = f"p{project.id}-"  # as _row_form names the row's fields (WTForms keeps form._prefix private)
+        filled = any(request.form.get(prefix + name) for name in ("investment", "funds_arrived", "note", "no_change"))
         if not filled:
             continue
         if not form.validate():

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.auth.models import Role
 from core.db import db
 from core.validators import CREDIT_CODE_CHARS, credit_code_check_char
@@ -19,7 +20,7 @@ from tests.factories import make_project, make_user
 from tests.projects.web import (changed_tables, fresh, input_value, new_client, page_text, path_of,
                                 project_form_data, project_names, snapshot)
 
-TODAY = dt.date.today()
+TODAY = clock.today()  # the app's today: China Standard Time, not the server's zone
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
 CODE = "2025-350404-26-03-00012A"  # a well-formed national project code of 三元区
 
@@ -266,7 +267,7 @@ def test_new_project_ignores_fields_the_form_does_not_offer(as_commerce, commerc
     assert response.status_code == 302
     project = db.session.scalar(select(Project).where(Project.name == "新登记项目"))
     assert project.id != 4242 and project.stage is Stage.SIGNED and project.version == 1
-    assert project.updated_by_id == commerce.id and project.created_at.year == dt.date.today().year
+    assert project.updated_by_id == commerce.id and project.created_at.year == clock.now().year
     assert (project.signed_as, project.contract_date, project.drop_reason, project.paused_from) == \
         (SignType.CONTRACT, dt.date(2025, 6, 1), "", None)
 

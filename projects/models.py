@@ -196,7 +196,6 @@ class EventKind(LabeledEnum):
     MILESTONE = "milestone", "节点"
     REPORT = "report", "月度进展"
     BLOCKER = "blocker", "存在问题"
-    INVESTOR = "investor", "投资方变更"
 
 
 class ProjectEvent(db.Model):

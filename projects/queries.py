@@ -93,6 +93,7 @@ class ListFilters:
     light: Light | None = None
     q: str = ""
     sort: str = ""
+    event: int | None = None  # the signing event (签约活动) that first signed the project
 
 
 SORTS = {
@@ -128,6 +129,8 @@ def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple
         query = query.where(Project.is_major.is_(True))
     if filters.light:
         query = query.where(light == filters.light.value)
+    if filters.event:
+        query = query.where(Project.signing_event_id == filters.event)
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         query = query.where(or_(Project.name.ilike(pattern, escape="\\"),
@@ -337,7 +340,10 @@ def completeness_by_county(month: dt.date) -> list[dict]:
     board = [{"code": code, "name": name, "due": due_count, "reported": done_count,
               "rate": (done_count / due_count) if due_count else None} for code, name, due_count, done_count in rows]
     ranked = sorted(board, key=lambda r: (-(r["rate"] if r["rate"] is not None else -1), r["code"]))
-    for rank, row in enumerate(ranked, start=1):
+    rank, previous = 0, object()
+    for position, row in enumerate(ranked, start=1):
+        if row["rate"] != previous:  # equal rates share a rank (1, 1, 3): the division code decides nothing
+            rank, previous = position, row["rate"]
         row["rank"] = rank
     return board
 

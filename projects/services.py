@@ -153,9 +153,14 @@ def _validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.S
     if data.get("signing_event_id") and db.session.get(SigningEvent, data["signing_event_id"]) is None:
         errors["signing_event_id"] = "签约活动不存在。"
     if current is not None and current.signing_event_id and data.get("investor_name") \
-            and company_key(data["investor_name"]) != current.investor_key \
-            and data.get("signing_event_id") == current.signing_event_id:
-        errors["signing_event_id"] = "投资方已变更：项目应计入变更后签约的活动，请选择该签约活动。"
+            and company_key(data["investor_name"]) != current.investor_key:
+        # A changed investor counts under the event after the change: a later one, not the same,
+        # an earlier one or none (which would drop the project from every cohort).
+        first = db.session.get(SigningEvent, current.signing_event_id)
+        chosen = db.session.get(SigningEvent, data["signing_event_id"]) if data.get("signing_event_id") else None
+        if chosen is None or (first is not None and chosen.date <= first.date):
+            errors.setdefault("signing_event_id", "投资方已变更：项目应计入变更后签约的活动，请选择晚于"
+                              f"“{first.name if first else ''}”的签约活动。")
     if data.get("hooked_leader_id"):
         leader = db.session.get(User, data["hooked_leader_id"])
         if leader is None or leader.role is not Role.LEADER:
@@ -167,6 +172,10 @@ def _validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.S
     stage = current.stage if current is not None else new_stage
     # A paused project keeps the obligations of the stage it will resume to.
     reached = current.paused_from if current is not None and stage is Stage.PAUSED else stage
+    if reached is Stage.NEGOTIATING and data.get("signing_event_id") \
+            and (current is None or data["signing_event_id"] != current.signing_event_id):
+        # An event is credited with the projects first signed there: one still in talks is not yet.
+        errors.setdefault("signing_event_id", "在谈项目尚未签约，不能计入签约活动；签约后再选择签约活动。")
     if data.get("project_code"):
         regions = {code for code in db.session.scalars(select(County.code))} | {"350400"}
         problem = project_code_problem(data["project_code"], regions, this_year=clock.today().year)

@@ -63,3 +63,45 @@ def make_project(by: User | None = None, **overrides):
     project = create_project(data, by=by, stage=stage)
     db.session.commit()
     return project
+
+
+def make_lead(by: User | None = None, **overrides):
+    """A valid new lead (新线索) logged through projects.services.create_lead and committed.
+
+    Needs the reference data (seeded here idempotently, as make_project does). A
+    ``duplicate_reason`` override is passed to create_lead, not stored as a field."""
+    from projects.models import LeadSource
+    from projects.services import create_lead
+
+    seed_project_reference()
+    if by is None:
+        by = make_user(Role.COMMERCE)
+    n = next(_counter)
+    reason = overrides.pop("duplicate_reason", "")
+    data = {
+        "investor_name": f"测试线索投资方{n}有限公司",
+        "county_code": "350404",
+        "source": LeadSource.VISIT,
+    }
+    data.update(overrides)
+    lead = create_lead(data, by=by, duplicate_reason=reason)
+    db.session.commit()
+    return lead
+
+
+def make_event(by: User | None = None, **overrides):
+    """A signing event (签约活动), saved through projects.services.save_signing_event and committed."""
+    import datetime as dt
+
+    from projects.services import save_signing_event
+
+    seed_project_reference()
+    if by is None:
+        by = make_user(Role.COMMERCE)
+    n = next(_counter)
+    data = {"name": f"测试签约活动{n}", "date": dt.date(2025, 6, 18), "place": "福州", "organiser": "福建省人民政府",
+            "county_code": None, "notes": ""}
+    data.update(overrides)
+    event = save_signing_event(None, by=by, **data)
+    db.session.commit()
+    return event

@@ -26,11 +26,14 @@ def _counties():
     return counties
 
 
-def _lead_form_choices(form: LeadForm) -> None:
+def _lead_form_choices(form: LeadForm, lead=None) -> None:
     owners = db.session.scalars(select(User).where(User.is_enabled, User.role.in_([Role.COMMERCE, Role.COUNTY, Role.ADMIN]))
                                 .order_by(User.role, User.username)).all()
     if current_user.role is Role.COUNTY:
         owners = [u for u in owners if u.county_code == current_user.county_code]
+        # Keep the lead's owner (often commerce staff) on offer, or the edit form would silently clear it.
+        if lead is not None and lead.owner is not None and lead.owner.is_enabled and lead.owner not in owners:
+            owners.insert(0, lead.owner)
     form.set_choices(counties=_counties(), parks=db.session.scalars(select(Park).order_by(Park.county_code, Park.position)).all(),
                      industries=db.session.scalars(select(Industry).order_by(Industry.position)).all(), owners=owners)
 
@@ -119,11 +122,11 @@ def edit(lead_id: int):
     lead = queries.get_lead_or_404(lead_id, current_user, for_edit=True)
     if request.method == "GET":
         form = LeadForm(obj=lead)
-        _lead_form_choices(form)
+        _lead_form_choices(form, lead)
         return render_template("leads/form.html", form=form, lead=lead, duplicates=None)
     require_version_field()
     form = LeadForm()
-    _lead_form_choices(form)
+    _lead_form_choices(form, lead)
     if not form.validate():
         return render_template("leads/form.html", form=form, lead=lead, duplicates=None), 400
     try:

@@ -6,11 +6,12 @@ import os
 
 from flask import Flask
 
+import maps
 import parks
 import projects
 from core import auth, cli, config, errors, views
 from core.db import db
-from core.extensions import bootstrap, csrf, login_manager, migrate
+from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,11 +30,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     bootstrap.init_app(app)
+    compress.init_app(app)
 
     app.register_blueprint(views.bp)
     auth.init_app(app)
     parks.init_app(app)
     projects.init_app(app)
+    maps.init_app(app)
     cli.init_app(app)
     app.config.setdefault("HOME_ENDPOINT", "home.index")
     errors.init_app(app)

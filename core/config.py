@@ -10,6 +10,8 @@ WEAK_SECRET_KEYS = frozenset({"", "dev", "secret", "changeme", "change-me", "dev
 MIN_SECRET_KEY_LENGTH = 32
 # psycopg waits 130 s for an unreachable host, longer than gunicorn's worker timeout.
 PG_CONNECT_TIMEOUT_S = 5
+# Basemaps the map can draw under the parks and projects (see the README's map section).
+MAP_TILES_CHOICES = ("none", "local", "tianditu", "gaode", "osm")
 
 
 class ConfigError(RuntimeError):
@@ -36,6 +38,12 @@ class Defaults:
     LEAD_ASSESS_DAYS = 3  # and is assessed (研判) within this many
     LEAD_FOLLOW_UP_DAYS = 14  # a lead in 在谈 is followed up at least this often
     JSON_AS_ASCII = False
+    # gzip (Flask-Compress) for pages, JSON and GeoJSON: the map of 10,000 projects shrinks ~10×.
+    COMPRESS_MIMETYPES = ["text/html", "application/json", "application/geo+json", "text/css",
+                          "application/javascript", "text/javascript"]
+    MAP_TILES = "none"  # no basemap: works with no network at all
+    MAP_TILES_URL = ""  # the intranet tile server for MAP_TILES = "local", e.g. /tiles/{z}/{x}/{y}.png
+    TIANDITU_TOKEN = ""  # the 天地图 key for MAP_TILES = "tianditu"
 
 
 ENV_SETTINGS = {
@@ -45,6 +53,9 @@ ENV_SETTINGS = {
     "LEAD_FIRST_RESPONSE_DAYS": int,
     "LEAD_ASSESS_DAYS": int,
     "LEAD_FOLLOW_UP_DAYS": int,
+    "MAP_TILES": lambda v: v.strip().lower(),
+    "MAP_TILES_URL": str,
+    "TIANDITU_TOKEN": str,
 }
 
 
@@ -65,6 +76,7 @@ def load(app: Flask, overrides: dict | None) -> None:
                                                              app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     check_secret_key(app)
+    check_map_tiles(app)
 
 
 def database_uri(app: Flask) -> str:
@@ -100,3 +112,15 @@ def check_secret_key(app: Flask) -> None:
             "SECRET_KEY 未设置或过弱：请在环境变量 SECRET_KEY 或 instance/config.py 中设置"
             f"至少 {MIN_SECRET_KEY_LENGTH} 个字符的随机密钥（make run 会自动生成）。"
         )
+
+
+def check_map_tiles(app: Flask) -> None:
+    """Refuse an unknown basemap; without its token 天地图 falls back to no basemap, loudly."""
+    tiles = app.config["MAP_TILES"]
+    if tiles not in MAP_TILES_CHOICES:
+        raise ConfigError(f"MAP_TILES 的值 {tiles!r} 无效，可选值：{'、'.join(MAP_TILES_CHOICES)}。")
+    if tiles == "local" and not app.config.get("MAP_TILES_URL"):
+        raise ConfigError("MAP_TILES = local 需要同时设置 MAP_TILES_URL（内网瓦片服务地址，如 /tiles/{z}/{x}/{y}.png）。")
+    if tiles == "tianditu" and not app.config.get("TIANDITU_TOKEN"):
+        app.logger.warning("MAP_TILES = tianditu 但未设置 TIANDITU_TOKEN：地图改为不加载底图（none）。")
+        app.config["MAP_TILES"] = "none"

@@ -95,6 +95,12 @@ POLICY: dict[str, Policy] = {
     "events.edit": Policy("commerce", {"GET": PAGE, "POST": REJECTED}),
     "reports.monthly": Policy(READ_WRITE, {"GET": PAGE, "POST": REJECTED}),  # POST with nothing filled in
     "approval_types.approval_types": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "maps.index": Policy("reader", {"GET": PAGE}),
+    "maps.frame": Policy("reader", {"GET": PAGE}),
+    "maps.export": Policy("reader", {"GET": PAGE}),
+    "maps.parks_geojson": Policy("reader", {"GET": PAGE}),
+    "maps.projects_geojson": Policy("reader", {"GET": PAGE}),
+    "maps.vendor": Policy("public", {"GET": PAGE}),  # Leaflet's own files, as public as /static
 }
 
 
@@ -148,7 +154,8 @@ class World:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
                 "milestone_id": self.milestone_ids[foreign], "blocker_id": self.blocker_ids[foreign],
                 "lead_id": self.lead_ids[foreign], "park_id": self.park_id, "event_id": self.event_id,
-                "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id}
+                "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id,
+                "package": "leaflet", "filename": "leaflet.js"}
         with self.app.test_request_context():
             rule_args = next(r.arguments for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
             extra = {"county": OWN_COUNTY} if endpoint == "reports.monthly" else {}  # the page one county reports on
@@ -271,6 +278,7 @@ def test_route_access(app, world, endpoint, role):
             data = valid_payload(endpoint, world, foreign) if method == "POST" and not want.allowed else {}
             before = snapshot()
             response = client.open(url, method=method, data=data)
+            response.close()  # a streamed file (the vendor assets) holds its file open until closed
             where = f"{method} {url} as {role}"
             assert response.status_code == want.status, f"{where}: {response.status_code}, expected {want.status}"
             if want.location is not None:

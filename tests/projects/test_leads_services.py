@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Forbidden, NotFound
 
 from core import clock
 from core.audit import AuditEntry
@@ -220,11 +221,13 @@ def test_first_response_clock(staff, freeze):
     assert flags(lead, staff) == []
 
 
-def test_moving_to_assessment_is_a_response_but_only_for_a_new_lead(staff, freeze):
+def test_moving_to_assessment_answers_the_new_lead_clocks(staff, freeze):
     lead = make_lead(staff)
     freeze(lead.created_at + 2 * HOUR)
     status(lead, LeadStatus.ASSESSING, staff)
     freeze(lead.created_at + 5 * DAY)
+    assert flags(lead, staff) == []
+    freeze(lead.created_at + 30 * DAY)  # the 14-day follow-up clock runs only while 在谈
     assert flags(lead, staff) == []
 
 
@@ -307,11 +310,17 @@ def test_next_step_due_clock(staff, freeze):
 
 def test_closed_leads_run_no_clocks(staff, freeze):
     abandoned, signed = make_lead(staff), make_lead(staff, estimated_investment=Decimal("5000"))
+    freeze(signed.created_at + dt.timedelta(minutes=5))
+    for lead in (abandoned, signed):  # both were in 在谈 with a next step pending
+        follow_up(lead, staff, next_due=clock.today() + DAY)
+        status(lead, LeadStatus.ASSESSING, staff)
+        status(lead, LeadStatus.NEGOTIATING, staff)
     status(abandoned, LeadStatus.ABANDONED, staff, reason="无意向")
     services.convert_lead(signed, signing(), version=signed.version, by=staff)
     db.session.commit()
     freeze(signed.created_at + 60 * DAY)
     assert flags(abandoned, staff) == [] and flags(signed, staff) == []
+    assert queries.follow_ups_due(staff, clock.today()) == []
 
 
 def test_configured_deadlines_move_the_clocks(staff, freeze):
@@ -652,6 +661,18 @@ def test_county_official_cannot_write_another_countys_lead_and_leaders_write_non
         services.create_lead({"investor_name": "领导登记", "source": "visit"}, by=leader)
     assert count(Lead) == 2 and count(FollowUp) == 0 and count(Project) == 0
     assert actions(lead.id) == ["created"] and actions(own.id) == ["created"]
+
+
+def test_get_lead_or_404_hides_other_counties_and_refuses_writes_to_readers(staff, app):
+    official, leader = make_user(Role.COUNTY, county=SANYUAN), make_user(Role.LEADER)
+    own, other = make_lead(staff, county_code=SANYUAN), make_lead(staff, county_code=YONGAN)
+    assert queries.get_lead_or_404(own.id, official, for_edit=True) is own
+    assert queries.get_lead_or_404(other.id, staff, for_edit=True) is other
+    assert queries.get_lead_or_404(other.id, leader) is other
+    with pytest.raises(NotFound):
+        queries.get_lead_or_404(other.id, official)
+    with pytest.raises(Forbidden):
+        queries.get_lead_or_404(own.id, leader, for_edit=True)
 
 
 def test_county_official_cannot_move_a_lead_to_another_county(staff):

@@ -17,7 +17,7 @@ from projects.models import FollowUp, Lead, LeadStatus, Project
 from projects.stages import SignType, Stage
 from core.validators import credit_code_check_char
 from tests.factories import make_lead, make_project, make_user
-from tests.projects.web import changed_tables, fresh, new_client, page_text, path_of, snapshot
+from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -130,7 +130,9 @@ def test_duplicate_investor_warns_with_links_and_saves_nothing_until_a_reason_is
     lead = db.session.scalars(select(Lead).order_by(Lead.id.desc())).first()
     assert path_of(response) == f"/leads/{lead.id}"
     assert (lead.investor_name, lead.duplicate_note) == ("福建 三农", "集团第二个项目：含氟医药中间体")
-    assert "集团第二个项目：含氟医药中间体" in page_text(as_commerce.get(f"/leads/{lead.id}"))
+    text = page_text(as_commerce.get(f"/leads/{lead.id}"))
+    assert "重复说明 集团第二个项目：含氟医药中间体" in text  # among the lead's facts
+    assert "登记线索（重复说明：集团第二个项目：含氟医药中间体）" in text  # and in its history
 
 
 def test_same_credit_code_warns_even_under_another_name(as_commerce, commerce):
@@ -168,14 +170,16 @@ def test_conversion_creates_the_project_links_both_and_refuses_a_second_time(as_
                      park_id=park("黄砂氟新材料循环经济产业园").id,
                      industry_id=db.session.scalar(select(Industry.id).where(Industry.code == "fluorine")),
                      estimated_investment=Decimal("52000"))
-    form = convert_form(lead, name="永晶含氟新材料项目")
+    # The convert form offers the estimate as the total; the user may change it.
+    assert input_value(as_commerce.get(f"/leads/{lead.id}"), "total_investment") == "52000.00"
+    form = convert_form(lead, name="永晶含氟新材料项目", total_investment="60000")
     response = as_commerce.post(f"/leads/{lead.id}/convert", data=form)
     assert response.status_code == 302
     project = db.session.scalars(select(Project)).one()
     assert path_of(response) == f"/projects/{project.id}"
     assert (project.name, project.investor_name, project.park.name, project.industry.code, project.total_investment,
             project.stage, project.sign_type) == ("永晶含氟新材料项目", "福建永晶科技股份有限公司", "黄砂氟新材料循环经济产业园",
-                                                  "fluorine", Decimal("52000"), Stage.SIGNED, SignType.CONTRACT)
+                                                  "fluorine", Decimal("60000"), Stage.SIGNED, SignType.CONTRACT)
     lead = fresh(Lead, lead.id)
     assert (lead.status, lead.project_id) == (LeadStatus.SIGNED, project.id)
     detail = as_commerce.get(f"/leads/{lead.id}")
@@ -370,8 +374,8 @@ def test_county_official_lists_only_their_own_countys_leads(as_county, commerce)
     assert {other.id, unassigned.id} <= listed_ids(new_client(as_county.application, commerce).get("/leads/"))
 
 
-@pytest.mark.parametrize(("verb", "path", "form"), ROUTES, ids=[f"{v} {p}" for v, p, _ in ROUTES])
-@pytest.mark.parametrize("county", [YONGAN, None], ids=["other county", "no county"])
+@pytest.mark.parametrize(("verb", "path", "form"), ROUTES, ids=[f"{v}:{p}" for v, p, _ in ROUTES])
+@pytest.mark.parametrize("county", [YONGAN, None], ids=["other-county", "no-county"])
 def test_county_official_gets_404_on_another_countys_lead(as_county, commerce, verb, path, form, county):
     lead = make_lead(commerce, county_code=county, estimated_investment=Decimal("5000"))
     before = snapshot()
@@ -380,7 +384,7 @@ def test_county_official_gets_404_on_another_countys_lead(as_county, commerce, v
     assert changed_tables(before, snapshot()) == []
 
 
-@pytest.mark.parametrize(("verb", "path", "form"), ROUTES[:2], ids=["detail", "edit form"])
+@pytest.mark.parametrize(("verb", "path", "form"), ROUTES[:2], ids=["detail", "edit-form"])
 def test_county_official_opens_their_own_countys_lead(as_county, commerce, verb, path, form):
     lead = make_lead(commerce, county_code=SANYUAN)
     assert call(as_county, verb, path.format(id=lead.id), None).status_code == 200
@@ -414,7 +418,7 @@ def test_leaders_read_every_lead(as_leader, commerce):
 
 @pytest.mark.parametrize(("verb", "path", "form"),
                          ROUTES[1:] + [("get", "/leads/new", None), ("post", "/leads/new", lambda lead: new_lead_form())],
-                         ids=[f"{v} {p}" for v, p, _ in ROUTES[1:]] + ["get /leads/new", "post /leads/new"])
+                         ids=[f"{v}:{p}" for v, p, _ in ROUTES[1:]] + ["get:/leads/new", "post:/leads/new"])
 def test_every_lead_write_is_403_for_a_leader(as_leader, commerce, verb, path, form):
     lead = make_lead(commerce, county_code=SANYUAN, estimated_investment=Decimal("5000"))
     before = snapshot()

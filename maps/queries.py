@@ -1,0 +1,103 @@
+"""Maps queries room: plain rows for the map's markers, as GeoJSON, scoped through visible_projects."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+
+from core.auth.models import County, User
+from core.auth.reference_data import EXTENT
+from core.db import db
+from parks.models import Industry, Park, Zone
+from projects.models import Project
+from projects.queries import ListFilters, filtered_projects
+from projects.stages import Light, Stage
+
+from .coords import spread
+
+
+_STAGES = {stage.value: stage for stage in Stage}  # a dict look-up per row, not an Enum() call
+_LIGHTS = {light.value: light for light in Light}
+
+
+def has_position(lat: float | None, lon: float | None) -> bool:
+    """A position the map can use: inside Sanming (a 0/0 or swapped placeholder is not one)."""
+    return (lat is not None and lon is not None and EXTENT["lat_min"] <= lat <= EXTENT["lat_max"]
+            and EXTENT["lon_min"] <= lon <= EXTENT["lon_max"])
+
+
+def _boundary_geometries(boundary_geojson: str | None) -> list[dict]:
+    if not boundary_geojson:
+        return []
+    boundary = json.loads(boundary_geojson)
+    if boundary.get("type") == "FeatureCollection":
+        return [feature["geometry"] for feature in boundary["features"]]
+    return [boundary.get("geometry", boundary)] if boundary.get("type") == "Feature" else [boundary]
+
+
+def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
+    """Every park (all users see all parks) narrowed by industry and county: a FeatureCollection of
+    those that can be drawn (boundary, else point) and the properties of those with no position."""
+    query = (select(Park.id, Park.name, Park.lat, Park.lon, Park.boundary_geojson, Park.position_confidence,
+                    County.name.label("county"), Industry.name.label("industry"), Industry.color,
+                    Zone.name.label("zone"),
+                    Zone.layout)
+             .join(County, Park.county_code == County.code)
+             .outerjoin(Industry, Park.industry_id == Industry.id)
+             .outerjoin(Zone, Park.zone_id == Zone.id)
+             .order_by(Industry.position.is_(None), Industry.position, Zone.position, Park.position, Park.id))
+    if filters.industry:
+        query = query.where(Park.industry_id == filters.industry)
+    if filters.county:
+        query = query.where(Park.county_code == filters.county)
+    features, unplaced = [], []
+    for row in db.session.execute(query):
+        properties = {"id": row.id, "name": row.name, "county": row.county,
+                      "industry": row.industry or "", "color": row.color or "",
+                      "zone": row.zone or "", "layout": row.layout or "",
+                      "position_confidence": row.position_confidence.label}
+        geometries = _boundary_geometries(row.boundary_geojson)
+        if not geometries and not has_position(row.lat, row.lon):
+            unplaced.append(properties)
+            continue
+        geometries = geometries or [{"type": "Point", "coordinates": [round(row.lon, 6), round(row.lat, 6)]}]
+        features += [{"type": "Feature", "geometry": geometry, "properties": properties} for geometry in geometries]
+    return {"type": "FeatureCollection", "features": features}, unplaced
+
+
+def project_count(user: User, filters: ListFilters, today: dt.date) -> int:
+    query, _light = filtered_projects(user, filters, today)
+    return db.session.scalar(query.with_only_columns(func.count(Project.id)).order_by(None))
+
+
+def project_map_data(user: User, filters: ListFilters, today: dt.date) -> dict:
+    """The user's filtered projects as point features at their park (else their county seat), spread
+    round that spot; ``unplaced`` counts those with neither."""
+    query, light = filtered_projects(user, filters, today)
+    query = (query.with_only_columns(
+        Project.id, Project.name, Project.investor_name, Project.total_investment, Project.stage,
+        Project.is_major, light.label("light"), County.name.label("county"), Park.name.label("park"),
+        Park.lat, Park.lon, County.seat_lat, County.seat_lon, maintain_column_froms=False)
+        .select_from(Project)
+        .join(County, Project.county_code == County.code)
+        .outerjoin(Park, Project.park_id == Park.id)
+        .order_by(Project.id))
+    features, unplaced, taken = [], 0, {}
+    for row in db.session.execute(query):
+        spot = ((row.lat, row.lon) if has_position(row.lat, row.lon)
+                else (row.seat_lat, row.seat_lon) if has_position(row.seat_lat, row.seat_lon) else None)
+        if spot is None:
+            unplaced += 1
+            continue
+        index = taken[spot] = taken.get(spot, -1) + 1
+        lat, lon = spread(*spot, index)
+        stage, lit = _STAGES[row.stage], _LIGHTS[row.light]
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+                         "properties": {"id": row.id, "name": row.name, "investor": row.investor_name,
+                                        "county": row.county, "park": row.park or "",
+                                        "investment": float(row.total_investment), "major": row.is_major,
+                                        "stage": stage.value, "stage_label": stage.label,
+                                        "light": lit.value, "light_label": lit.label}})
+    return {"type": "FeatureCollection", "features": features, "unplaced": unplaced}

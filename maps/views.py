@@ -1,0 +1,132 @@
+"""Maps views room: the map page and its frame, the offline export, the GeoJSON API and vendor assets (thin)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core import clock
+from core.auth.models import Role
+from core.auth.queries import current_counties
+from core.db import db
+from parks.queries import industries
+from projects.models import SigningEvent
+from projects.queries import ListFilters, sign_years
+from projects.stages import Light, SignType, Stage
+
+from . import folium_map, queries
+from .forms import MapFilterForm
+
+bp = Blueprint("maps", __name__)
+GEOJSON_MIMETYPE = "application/geo+json"
+
+
+def init_app(app):
+    folium_map.configure_assets()
+    app.register_blueprint(bp)
+
+
+def _filters() -> tuple[MapFilterForm, ListFilters, list[str]]:
+    """The filters from the query string; values the user may not pick are dropped and named."""
+    form = MapFilterForm(request.args)
+    counties = current_counties()
+    if current_user.role is Role.COUNTY:
+        counties = [c for c in counties if c.code == current_user.county_code]
+    form.county.set_choices((c.code, c.name) for c in counties)
+    form.industry.set_choices((i.id, i.name) for i in industries())
+    form.stage.set_choices(Stage.choices())
+    form.sign_type.set_choices(SignType.choices())
+    form.year.set_choices((y, f"{y}年") for y in sign_years(current_user))
+    form.event.set_choices((e.id, e.name) for e in db.session.scalars(
+        select(SigningEvent).order_by(SigningEvent.date.desc())))
+    form.validate()
+    # A value that is not one of the choices, or not even a number, is ignored (never a 500).
+    ignored = [field.label.text for field in form if field.errors]
+
+    def value(field):
+        return None if field.errors else field.data
+
+    stage, sign_type = value(form.stage), value(form.sign_type)
+    filters = ListFilters(county=value(form.county), industry=value(form.industry),
+                          stage=Stage(stage) if stage else None, sign_type=SignType(sign_type) if sign_type else None,
+                          year=value(form.year), event=value(form.event), major=bool(form.major.data),
+                          light=Light.RED if form.red.data else None)
+    return form, filters, ignored
+
+
+def _filter_args(form: MapFilterForm) -> dict[str, str]:
+    """The valid, non-blank filters, for links that keep them (frame, export, API)."""
+    return {field.name: request.args[field.name] for field in form
+            if not field.errors and request.args.get(field.name)}
+
+
+def _build(filters: ListFilters, *, links: bool):
+    parks, _unplaced = queries.park_map_data(filters)
+    projects = queries.project_map_data(current_user, filters, clock.today())
+    config = current_app.config
+    return folium_map.build_map(parks, projects, tiles=config["MAP_TILES"], tiles_url=config["MAP_TILES_URL"],
+                                token=config["TIANDITU_TOKEN"], links=links)
+
+
+@bp.get("/map")
+@login_required
+def index():
+    """Show the map page: filters, the map, its counts and the parks still without a position."""
+    form, filters, ignored = _filters()
+    parks, unplaced_parks = queries.park_map_data(filters)
+    return render_template("maps/index.html", form=form, ignored=ignored, args=_filter_args(form),
+                           park_count=len({f["properties"]["id"] for f in parks["features"]}),
+                           project_count=queries.project_count(current_user, filters, clock.today()),
+                           unplaced_parks=unplaced_parks)
+
+
+@bp.get("/map/frame")
+@login_required
+def frame():
+    """Render the Leaflet map itself (shown in the map page's frame)."""
+    _form, filters, _ignored = _filters()
+    return folium_map.render_page(_build(filters, links=True))
+
+
+@bp.get("/map/export")
+@login_required
+def export():
+    """Download the filtered map as one HTML file that opens with no network."""
+    _form, filters, _ignored = _filters()
+    page = folium_map.render_standalone(_build(filters, links=False))
+    name = f"sanming-map-{clock.today():%Y%m%d}.html"
+    return current_app.response_class(page, mimetype="text/html",
+                                      headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _geojson(collection: dict, ignored: list[str]):
+    if ignored:
+        collection["ignored_filters"] = ignored
+    response = jsonify(collection)
+    response.mimetype = GEOJSON_MIMETYPE
+    return response
+
+
+@bp.get("/api/v1/parks.geojson")
+@login_required
+def parks_geojson():
+    """Return the parks (filtered by industry and county) as GeoJSON; unplaced parks are left out."""
+    _form, filters, ignored = _filters()
+    parks, _unplaced = queries.park_map_data(filters)
+    return _geojson(parks, ignored)
+
+
+@bp.get("/api/v1/projects.geojson")
+@login_required
+def projects_geojson():
+    """Return the user's filtered projects as GeoJSON points (WGS-84, at their park or county seat)."""
+    _form, filters, ignored = _filters()
+    return _geojson(queries.project_map_data(current_user, filters, clock.today()), ignored)
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str):
+    """Serve a map asset (Leaflet) from its installed package, so the map needs no internet."""
+    if package not in folium_map.VENDOR_DIRS:
+        abort(404)
+    return send_from_directory(folium_map.VENDOR_DIRS[package], filename, max_age=86400)

@@ -1,102 +1,38 @@
 """Browser: a county official on a phone logs in, edits a project, and meets the conflict page (Playwright)."""
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.live import STEP_MS, chromium, gunicorn, live_env, run_cli
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]  # gunicorn.conf.py and wsgi.py live here
-BIN = Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
-STARTUP_SECONDS = 30
-STEP_MS = 15_000  # the longest any single browser step may take
 USERNAME = "sanyuan_official"
 PASSWORD = "browser-" + secrets.token_hex(8)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def run_cli(env: dict, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, input=stdin, text=True,
-                            capture_output=True, timeout=180)
-    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.fixture
 def live_server(tmp_path):
     """A fresh SQLite database with 50 demo projects and a 三元区 official, served by gunicorn."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
-    env = {name: value for name, value in os.environ.items()
-           if name not in {"TEST_DATABASE_URL", "BIND", "WEB_CONCURRENCY", "FLASK_DEBUG"}}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'browser.db'}", SECRET_KEY=secrets.token_hex(32),
-               FLASK_APP="wsgi", PORT=str(free_port()), WEB_CONCURRENCY="2", PYTHONUNBUFFERED="1")
+    env = live_env(tmp_path)
     run_cli(env, "db", "upgrade")
     run_cli(env, "seed")
     run_cli(env, "users", "create", USERNAME, "--role", "county", "--county", "350404",
             "--display-name", "三元区王五", "--password-stdin", stdin=PASSWORD + "\n")
     run_cli(env, "demo-data", "--projects", "50", "--seed", "1")
-    base = f"http://127.0.0.1:{env['PORT']}"
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not healthy after {STARTUP_SECONDS} s:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)  # bounded poll while the workers boot
+    with gunicorn(env, tmp_path / "gunicorn.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # headless=False: the headless mode is chosen by --headless=new in the args, not by Playwright.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=False,
-                                              timeout=STEP_MS * 2)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as instance:
+        yield instance
 
 
 def open_phone(browser, base: str, requested: list[str], errors: list[str]):

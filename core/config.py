@@ -34,6 +34,7 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     GEOJSON_MAX_BYTES = 2 * 1024 * 1024
+    LEDGER_IMPORT_DIR = ""  # uploaded ledgers awaiting confirmation; empty → instance/imports
     LEAD_FIRST_RESPONSE_DAYS = 1  # a new lead gets its first follow-up within this many days
     LEAD_ASSESS_DAYS = 3  # and is assessed (研判) within this many
     LEAD_FOLLOW_UP_DAYS = 14  # a lead in 在谈 is followed up at least this often

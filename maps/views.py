@@ -1,5 +1,8 @@
-"""Maps views room: the map page and its frame, the offline export, the GeoJSON API and vendor assets (thin)."""
+"""Maps views room: the map page and its frame, the offline export, the GeoJSON API, vendor assets, the dashboard and the monthly briefing (thin)."""
 from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 from flask_login import current_user, login_required
@@ -11,11 +14,12 @@ from core.auth.queries import current_counties
 from core.db import db
 from parks.queries import industries
 from projects.models import SigningEvent
-from projects.queries import ListFilters, sign_years
+from projects.queries import ListFilters, completeness_by_county, sign_years
 from projects.stages import Light, SignType, Stage
 
 from . import folium_map, queries
-from .forms import MapFilterForm
+from .forms import DashboardFilterForm, MapFilterForm
+from .queries import DashboardFilters
 
 bp = Blueprint("maps", __name__)
 GEOJSON_MIMETYPE = "application/geo+json"
@@ -130,3 +134,90 @@ def vendor(package: str, filename: str):
     if package not in folium_map.VENDOR_DIRS:
         abort(404)
     return send_from_directory(folium_map.VENDOR_DIRS[package], filename, max_age=86400)
+
+
+def _dashboard_filters() -> tuple[DashboardFilterForm, DashboardFilters, list[str]]:
+    """The dashboard's period and scope from the query string: the period defaults to this year; a
+    county official is held to their own county; values the user may not pick are ignored and named."""
+    form = DashboardFilterForm(request.args)
+    counties = current_counties()
+    if current_user.role is Role.COUNTY:
+        counties = [c for c in counties if c.code == current_user.county_code]
+    form.county.set_choices((c.code, c.name) for c in counties)
+    form.industry.set_choices((i.id, i.name) for i in industries())
+    form.year.set_choices((y, f"{y}年") for y in sign_years(current_user))
+    form.event.set_choices((e.id, e.name) for e in db.session.scalars(
+        select(SigningEvent).order_by(SigningEvent.date.desc())))
+    form.validate()
+    ignored = [field.label.text for field in form if field.errors]
+
+    def value(field):
+        return None if field.errors else field.data
+
+    today = clock.today()
+    # Absent means the default period (this year); present but blank means no bound.
+    date_from = value(form.date_from) if "date_from" in request.args else dt.date(today.year, 1, 1)
+    date_to = value(form.date_to) if "date_to" in request.args else today
+    if "date_from" not in request.args:
+        form.date_from.data = date_from
+    if "date_to" not in request.args:
+        form.date_to.data = date_to
+    county = value(form.county)
+    if current_user.role is Role.COUNTY:
+        county = current_user.county_code
+    filters = DashboardFilters(date_from=date_from, date_to=date_to, county=county,
+                               industry=value(form.industry), event=value(form.event), year=value(form.year))
+    return form, filters, ignored
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """Show the leaders' dashboard: headline figures, funnel, tables by county, industry and event, red and stalled lists."""
+    form, filters, ignored = _dashboard_filters()
+    today, now = clock.today(), clock.now()
+    month = today.replace(day=1)
+    figures = queries.headline_figures(current_user, filters, today, now)
+    ranking = queries.county_ranking(filters, today)
+    completeness = completeness_by_county(month)
+    return render_template(
+        "maps/dashboard.html", form=form, filters=filters, ignored=ignored, figures=figures, ranking=ranking,
+        industries=queries.by_industry(current_user, filters, today),
+        events=queries.by_event(current_user, filters, today),
+        red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, now),
+        completeness=sorted(completeness, key=lambda r: (r["rank"], r["code"])), month=month,
+        stalled_days=queries.STALLED_DAYS, cst=clock.LOCAL_TZ, list_limit=queries.LIST_LIMIT, today=today,
+        own_county=current_user.county_code if current_user.role is Role.COUNTY else filters.county)
+
+
+def _briefing_month() -> dt.date:
+    """?month=YYYY-MM (default this month); a malformed or future month is a 400."""
+    this_month = clock.today().replace(day=1)
+    text = request.args.get("month")
+    if not text:
+        return this_month
+    try:
+        month = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        abort(400)
+    if month > this_month or month.year < 2000:
+        abort(400)
+    return month
+
+
+@bp.get("/reports/briefing")
+@login_required
+def briefing():
+    """Download the monthly briefing workbook (.xlsx) for the 调度会, scoped to the user's county."""
+    from . import excel  # pandas loads only when a workbook is asked for
+
+    month = _briefing_month()
+    data = queries.briefing_data(current_user, month, clock.today())
+    scope = current_user.county.name if current_user.role is Role.COUNTY else "三明市"
+    title = f"{scope}招商引资项目调度会简报（{month.year}年{month.month}月）"
+    content = excel.briefing_workbook(data, title=title)
+    filename = f"briefing-{month:%Y-%m}.xlsx"
+    quoted = quote(f"{title}.xlsx")
+    return current_app.response_class(
+        content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quoted}"})

@@ -43,7 +43,7 @@ class RequestScopedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     # Real argon2id, with parameters cheap enough that a suite creating hundreds of users stays fast.
     auth_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     app = create_app({
@@ -51,6 +51,7 @@ def app(database_url):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
+        "LEDGER_IMPORT_DIR": str(tmp_path_factory.mktemp("imports")),  # staged ledger uploads, not instance/
     })
     app.test_client_class = RequestScopedClient
     with app.app_context():

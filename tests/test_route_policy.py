@@ -16,10 +16,14 @@ from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
 from parks.models import Park
+from projects import ledgers
 from projects import services as project_services
+from projects.views.ledgers import stage_upload
 from projects.models import ApprovalItem, ApprovalItemType, Lead, Project
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
+from tests.projects.ledger_files import ledger_bytes
+from tests.projects.ledger_files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
 
 ANONYMOUS = "anonymous"
@@ -57,6 +61,7 @@ class Policy:
 PAGE = (200, None)
 REJECTED = (400, None)  # through the guard, then refused for the empty form (no version, no data)
 READ_WRITE = {"GET": "reader", "POST": "editor"}
+PREVIEW_ONLY = {"ledgers.upload"}  # POST endpoints whose valid payload previews instead of saving
 
 POLICY: dict[str, Policy] = {
     "home.index": Policy("reader", {"GET": PAGE}),
@@ -101,6 +106,14 @@ POLICY: dict[str, Policy] = {
     "maps.parks_geojson": Policy("reader", {"GET": PAGE}),
     "maps.projects_geojson": Policy("reader", {"GET": PAGE}),
     "maps.vendor": Policy("public", {"GET": PAGE}),  # Leaflet's own files, as public as /static
+    "ledgers.upload": Policy("editor", {"GET": PAGE, "POST": REJECTED}),  # POST: the dry-run preview, saves nothing
+    "ledgers.confirm": Policy("editor", {"POST": REJECTED}),
+    "ledgers.batches": Policy("editor", {"GET": PAGE}),
+    "ledgers.revert": Policy("admin", {"POST": (302, "/ledgers/batches")},
+                             saves=("project", "approval_item", "project_event", "import_batch", "audit_entry")),
+    "ledgers.export": Policy("reader", {"GET": PAGE}),
+    "maps.dashboard": Policy("reader", {"GET": PAGE}),
+    "maps.briefing": Policy("reader", {"GET": PAGE}),  # the .xlsx download
 }
 
 
@@ -149,13 +162,15 @@ class World:
     milestone_ids: dict[bool, int] = field(default_factory=dict)
     blocker_ids: dict[bool, int] = field(default_factory=dict)
     lead_ids: dict[bool, int] = field(default_factory=dict)
+    batch_id: int = 0  # a ledger import batch (one created project) an admin may revert
+    staged_sha: str = ""  # a ledger upload previewed by the admin, awaiting confirmation
 
     def url(self, endpoint: str, foreign: bool = False) -> str:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
                 "milestone_id": self.milestone_ids[foreign], "blocker_id": self.blocker_ids[foreign],
                 "lead_id": self.lead_ids[foreign], "park_id": self.park_id, "event_id": self.event_id,
                 "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id,
-                "package": "leaflet", "filename": "leaflet.js"}
+                "package": "leaflet", "filename": "leaflet.js", "batch_id": self.batch_id}
         with self.app.test_request_context():
             rule_args = next(r.arguments for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
             extra = {"county": OWN_COUNTY} if endpoint == "reports.monthly" else {}  # the page one county reports on
@@ -194,7 +209,21 @@ def world(app, project_ref) -> World:
             select(ApprovalItem.id).join(ApprovalItemType)
             .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
         w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司").id
+    w.batch_id = ledgers.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
+    db.session.commit()
+    with app.test_request_context():
+        w.staged_sha = stage_upload(ledger_bytes([ledger_row(name="探测待确认项目")]), w.users[Role.ADMIN.value].id)
     return w
+
+
+LEDGER_UPLOAD = None
+
+
+def ledger_upload() -> bytes:
+    global LEDGER_UPLOAD
+    if LEDGER_UPLOAD is None:
+        LEDGER_UPLOAD = ledger_bytes([ledger_row(name="探测上传项目")])
+    return LEDGER_UPLOAD
 
 
 BOUNDARY = json.dumps({"type": "Polygon", "coordinates": [[[117.60, 26.25], [117.66, 26.25], [117.66, 26.30],
@@ -247,6 +276,9 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
         "reports.monthly": lambda: {f"{row}version": version, f"{row}investment": "120", f"{row}funds_arrived": "80",
                                     f"{row}note": "厂房基础施工"},
         "approval_types.approval_types": lambda: {"name": "消防审查"},
+        "ledgers.upload": lambda: {"file": (io.BytesIO(ledger_upload()), "台账.xlsx")},
+        "ledgers.confirm": lambda: {"sha256": w.staged_sha, "filename": "台账.xlsx"},
+        "ledgers.revert": lambda: {},
     }[endpoint]()
 
 
@@ -307,6 +339,10 @@ def test_valid_payloads_save_when_csrf_is_off(app, world, endpoint):
     client = new_client(app, world.users[Role.ADMIN.value])
     before = snapshot()
     response = client.post(world.url(endpoint), data=valid_payload(endpoint, world))
+    if endpoint in PREVIEW_ONLY:  # a dry run: it must get through and offer the confirmation, saving nothing
+        assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True), endpoint
+        assert changed_tables(before, snapshot()) == []
+        return
     assert response.status_code == 302, f"{endpoint}: {response.status_code}"
     assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"
 

@@ -2,9 +2,9 @@
 
 
 def init_app(app):
-    from . import events, home, leads, projects, reports
+    from . import events, home, ledgers, leads, projects, reports
 
-    for module in (projects, leads, events, reports, home):
+    for module in (projects, leads, events, reports, home, ledgers):
         app.register_blueprint(module.bp)
     app.register_blueprint(projects.admin_bp)
     projects.register_park_panel(app)

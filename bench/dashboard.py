@@ -1,0 +1,42 @@
+"""Benchmark: median server time and query count of the dashboard, for a city-wide user and a county official.
+
+Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL, whose schema is dropped and
+recreated), loads the reference data and N demo projects, then times /dashboard through the WSGI app
+in-process. Run: .venv/bin/python bench/dashboard.py [N ...]   (default 10000; target median < 100 ms)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from projects_pages import build, measure  # noqa: E402  (same throw-away database and timing loop)
+
+from core.db import db  # noqa: E402
+
+PAGES = [
+    ("dashboard, this year (leader/commerce)", "bench_commerce", ["/dashboard"]),
+    ("dashboard, all time + filters (commerce)", "bench_commerce",
+     ["/dashboard?date_from=&date_to=", "/dashboard?date_from=&date_to=&industry=1",
+      "/dashboard?date_from=2024-01-01&date_to=2024-12-31&county=350404"]),
+    ("dashboard, county official", "bench_county", ["/dashboard", "/dashboard?date_from=&date_to="]),
+]
+
+
+def main(sizes: list[int]) -> None:
+    print(f"{'projects':>8}  {'page':<42} {'median ms':>9}  {'queries':>7}")
+    with tempfile.TemporaryDirectory() as workdir:
+        for size in sizes:
+            app = build(size, workdir)
+            for label, user, urls in PAGES:
+                median_ms, queries = measure(app, user, urls)
+                print(f"{size:>8}  {label:<42} {median_ms:>9.1f}  {queries:>7.0f}")
+            with app.app_context():
+                db.engine.dispose()
+    print("\nTarget with 10,000 projects: median < 100 ms; the query count must not grow with N.")
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [10000])

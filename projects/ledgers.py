@@ -1,0 +1,470 @@
+"""Ledger services room: import a parsed ledger through the project services, record the batch, revert it."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core import audit, clock
+from core.auth.models import County, Role, User
+from core.db import db, utcnow
+from core.excel import ImportReport
+from core.validators import company_key
+from parks.models import Industry, Park
+
+from . import services
+from .excel import LedgerRow, Refs, parse_ledger
+from .models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Blocker, BlockerCategory,
+                     EventKind, ImportBatch, ProgressReport, Project, ProjectEvent, SigningEvent)
+from .stages import PIPELINE, Stage
+
+IMPORT_NOTE = "台账导入"
+# Sheet field → the project field it feeds (for the data handed to create_project / update_project).
+DIRECT = ("name", "investor_name", "total_investment", "sign_type", "sign_date", "project_code", "planned_start",
+          "actual_start", "actual_completion", "actual_production", "responsible_unit", "notes")
+# Service error field → sheet field, to name the sheet's own column in a problem.
+ERROR_COLUMNS = {"county_code": "county", "park_id": "park", "industry_id": "industry", "signing_event_id": "event",
+                 "hooked_leader_id": "leader", "investment_baseline": "completed", "to_stage": "stage",
+                 "done_date": "permit_date", "contract_date": "sign_type"}
+
+
+class LedgerRefused(ValueError):
+    """The file as a whole is refused (imported before); the message is for the user."""
+
+
+@dataclass
+class RowResult:
+    row: int
+    action: str  # create | update | unchanged
+    name: str
+    county: str
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    report: ImportReport
+    results: list[RowResult] = field(default_factory=list)
+    batch: ImportBatch | None = None
+    state: object = None  # the importer, for the batch record
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.results if r.action == action)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def existing_batch(digest: str) -> ImportBatch | None:
+    return db.session.scalar(select(ImportBatch).where(ImportBatch.sha256 == digest))
+
+
+def load_refs() -> Refs:
+    counties, names = {}, {}
+    rows = db.session.scalars(select(County)).all()
+    by_code = {c.code: c for c in rows}
+
+    def current(county: County) -> str:
+        while county.successor_code:
+            county = by_code[county.successor_code]
+        return county.code
+
+    for county in sorted(rows, key=lambda c: c.successor_code is None):  # current names win a clash (三元区)
+        counties[county.code] = counties[county.name] = counties[county.short_name] = current(county)
+        if county.successor_code is None:
+            names[county.code] = county.name
+    from .excel import industry_lookup
+
+    industries = industry_lookup(db.session.execute(select(Industry.id, Industry.code, Industry.name)).all())
+    parks = {name: (pid, code) for pid, name, code in db.session.execute(select(Park.id, Park.name, Park.county_code))}
+    return Refs(counties=counties, county_names=names, industries=industries, parks=parks)
+
+
+def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False) -> Outcome:
+    """Validate the whole sheet and apply it through the project services in the caller's transaction.
+
+    When the outcome is not ok the caller must roll back (nothing of it may stay); for a dry run the
+    caller rolls back always. Raises core.excel.ExcelUnreadable for an unreadable file and
+    LedgerRefused for a file imported before."""
+    if not by.can_edit_projects:
+        raise services.NotAllowed("您没有导入台账的权限。")
+    digest = sha256(data)
+    before = existing_batch(digest)
+    if before is not None:
+        raise LedgerRefused(f"该文件已于 {before.created_at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M} 导入"
+                            f"（批次 #{before.id}），同一文件不能重复导入。")
+    refs = load_refs()
+    parsed = parse_ledger(data, refs)
+    outcome = Outcome(parsed.report)
+    if not parsed.report.ok:
+        return outcome
+    _Importer(parsed.rows, refs, by, outcome).run()
+    if not outcome.ok or dry_run:
+        return outcome
+    return _record_batch(outcome, digest, filename, by, len(parsed.rows))
+
+
+class _Importer:
+    def __init__(self, rows: list[LedgerRow], refs: Refs, by: User, outcome: Outcome):
+        self.rows, self.refs, self.by, self.outcome = rows, refs, by, outcome
+        outcome.state = self
+        self.report = outcome.report
+        self.created: list[int] = []
+        self.updated: dict[int, dict] = {}
+        self.blockers: list[int] = []
+        self.events: list[int] = []
+        self.today = clock.today()
+
+    def problem(self, row: LedgerRow, sheet_field: str, message: str) -> None:
+        self.report.add(row.row, row.headers.get(sheet_field, services.FIELD_LABELS.get(sheet_field, "")), message)
+
+    def run(self) -> None:
+        by = self.by
+        for row in self.rows:  # a county official imports only their own county's rows
+            if by.role is Role.COUNTY and row.values.get("county") != by.county_code:
+                self.problem(row, "county", f"只能导入本县区（{self.refs.county_names.get(by.county_code)}）的项目。")
+        if not self.report.ok:
+            return
+        self.event_ids = self._events()
+        self.leaders = {}
+        for user in db.session.scalars(select(User).where(User.role == Role.LEADER)):
+            self.leaders.setdefault(user.name_for_display, user.id)
+            self.leaders.setdefault(user.username, user.id)
+        names = {r.values["name"] for r in self.rows}
+        self.existing: dict[tuple, Project] = {}
+        for chunk in _chunks(sorted(names), 500):
+            for project in db.session.scalars(select(Project).where(Project.name.in_(chunk))):
+                self.existing[(project.name, project.investor_key, project.county_code)] = project
+        self.permit_type = db.session.scalar(select(ApprovalItemType).where(ApprovalItemType.name == CONSTRUCTION_PERMIT))
+        for row in self.rows:
+            try:
+                self._row(row)
+            except services.ProjectInvalid as exc:
+                for field_name, message in exc.errors.items():
+                    self.problem(row, ERROR_COLUMNS.get(field_name, field_name), message)
+            except services.NotAllowed as exc:
+                self.problem(row, "county", str(exc))
+            except services.Conflict:
+                self.problem(row, "name", "该项目正被他人修改，请稍后重试。")
+            except services.FundsOverTotal as exc:  # pragma: no cover - imports write no reports
+                self.problem(row, "completed", str(exc))
+
+    def _events(self) -> dict[str, int]:
+        """Signing events named in the sheet: matched by name, or created (commerce and admin only)."""
+        wanted: dict[str, list[LedgerRow]] = {}
+        for row in self.rows:
+            if row.values.get("event"):
+                wanted.setdefault(row.values["event"], []).append(row)
+        found = dict(db.session.execute(select(SigningEvent.name, SigningEvent.id)
+                                        .where(SigningEvent.name.in_(list(wanted) or [""]))).all())
+        for name, rows in wanted.items():
+            if name in found:
+                continue
+            if self.by.role not in (Role.COMMERCE, Role.ADMIN):
+                for row in rows:
+                    self.problem(row, "event", f"签约活动“{name}”不存在；新的签约活动须由市商务局先行登记。")
+                continue
+            dates = [r.values["sign_date"] for r in rows if r.values.get("sign_date")]
+            event = services.save_signing_event(None, name=name, date=min(dates) if dates else self.today, place="",
+                                                organiser="", county_code=None, notes=f"由{IMPORT_NOTE}创建。", by=self.by)
+            found[name] = event.id
+            self.events.append(event.id)
+        return found
+
+    def _data(self, row: LedgerRow, base: dict) -> dict:
+        v = row.values
+        data = dict(base)
+        for name in DIRECT:
+            if name in v:
+                data[name] = v[name]
+        if "county" in v:
+            data["county_code"] = v["county"]
+        if "park" in v:
+            data["park_id"] = v["park"][0]
+        if "industry" in v:
+            data["industry_id"] = v["industry"]
+        if "event" in v:
+            data["signing_event_id"] = self.event_ids.get(v["event"])
+        if v.get("leader"):
+            leader = self.leaders.get(v["leader"])
+            if leader is None:
+                note = f"第{row.row}行：挂钩领导“{v['leader']}”不是系统中的领导账号，未设置。"
+                if note not in self.report.notices:
+                    self.report.notices.append(note)
+            else:
+                data["hooked_leader_id"] = leader
+        return data
+
+    def _row(self, row: LedgerRow) -> None:
+        v = row.values
+        key = ("".join(v["name"].split()), company_key(v["investor_name"]), v["county"])
+        target = v.get("stage") or (Stage.SIGNED if v.get("sign_type") or v.get("sign_date") else Stage.NEGOTIATING)
+        project = self.existing.get(key) or self.existing.get((v["name"], key[1], key[2]))
+        county = self.refs.county_names.get(v["county"], v["county"])
+        if project is None:
+            data = self._data(row, {})
+            if "completed" in v:
+                data["investment_baseline"] = v["completed"]
+            start = Stage.NEGOTIATING if target is Stage.NEGOTIATING else Stage.SIGNED
+            project = services.create_project(data, by=self.by, stage=start)
+            self.existing[key] = project
+            self.created.append(project.id)
+            self._advance(row, project, target)
+            self._blocker(row, project)
+            self.outcome.results.append(RowResult(row.row, "create", project.name, county))
+            return
+        if project.id in self.created or project.id in self.updated:
+            self.problem(row, "name", "与本表中前面的行是同一项目。")
+            return
+        base = {f: getattr(project, f) for f in services.EDITABLE_FIELDS}
+        data = self._data(row, base)
+        if "completed" in v:
+            reported = db.session.scalar(select(func.coalesce(func.sum(ProgressReport.investment), 0))
+                                         .where(ProgressReport.project_id == project.id))
+            baseline = v["completed"] - Decimal(reported)
+            if baseline < 0:
+                self.problem(row, "completed", f"累计完成投资小于月报合计（{Decimal(reported):.2f} 万元）。")
+                return
+            data["investment_baseline"] = baseline
+        old_fields = {f: _dump(getattr(project, f)) for f in services.EDITABLE_FIELDS if data.get(f) != getattr(project, f)}
+        permit = self._permit(project)
+        record = {"fields": old_fields, "stage": project.stage.value,
+                  "permit": [permit.status.value, _dump(permit.done_date)] if permit else None}
+        changes = services.update_project(project, data, version=project.version, by=self.by) if old_fields else []
+        stage_before = project.stage
+        self._advance(row, project, target)
+        blocker = self._blocker(row, project)
+        if changes or project.stage is not stage_before or blocker or _permit_changed(permit, record):
+            self.updated[project.id] = record
+            moved = [f"阶段 {stage_before.label}→{project.stage.label}"] if project.stage is not stage_before else []
+            self.outcome.results.append(RowResult(row.row, "update", project.name, county,
+                                                  changes + moved + (["存在问题"] if blocker else [])))
+        else:
+            self.outcome.results.append(RowResult(row.row, "unchanged", project.name, county))
+
+    def _permit(self, project: Project) -> ApprovalItem | None:
+        return next((a for a in project.approvals if a.type_id == getattr(self.permit_type, "id", None)), None)
+
+    def _advance(self, row: LedgerRow, project: Project, target: Stage) -> None:
+        """Step forward through the pipeline to the sheet's stage; going back or resuming is not the ledger's call."""
+        current = project.stage
+        if current is target:
+            return
+        if current not in PIPELINE:
+            self.problem(row, "stage", f"项目在系统中为“{current.label}”，请在系统中办理恢复或终止。")
+            return
+        if PIPELINE.index(target) < PIPELINE.index(current):
+            self.problem(row, "stage", f"系统中项目已处于“{current.label}”，台账为“{target.label}”；"
+                                      "退回阶段须在系统中办理并填写原因。")
+            return
+        for stage in PIPELINE[PIPELINE.index(current) + 1:PIPELINE.index(target) + 1]:
+            if stage is Stage.STARTED:
+                self._mark_permit(row, project)
+            services.change_stage(project, stage, version=project.version, by=self.by)
+
+    def _mark_permit(self, row: LedgerRow, project: Project) -> None:
+        permit = self._permit(project)
+        date = row.values.get("permit_date")
+        if permit is None or permit.status is ApprovalStatus.DONE:
+            return
+        if date is None:
+            raise services.ProjectInvalid({"permit_date": "进入“开工”阶段须已办结施工许可：请填写“施工许可办结时间”列。"})
+        services.update_approval(project, permit, status=ApprovalStatus.DONE, planned_date=permit.planned_date,
+                                 done_date=date, document_no=permit.document_no, version=project.version, by=self.by)
+
+    def _blocker(self, row: LedgerRow, project: Project) -> bool:
+        text = row.values.get("blocker")
+        if not text or text in ("无", "暂无", "/", "-", "—"):
+            return False
+        if any(b.is_open and b.description == text for b in project.blockers):
+            return False
+        blocker = services.add_blocker(project, category=BlockerCategory.OTHER, description=text, department="",
+                                       due_date=None, escalated=False, version=project.version, by=self.by)
+        self.blockers.append(blocker.id)
+        return True
+
+
+def _permit_changed(permit: ApprovalItem | None, record: dict) -> bool:
+    return permit is not None and record["permit"] != [permit.status.value, _dump(permit.done_date)]
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _dump(value):
+    if isinstance(value, (dt.date, Decimal)):
+        return str(value)
+    if hasattr(value, "value") and not isinstance(value, (int, str)):
+        return value.value
+    if isinstance(value, str) and hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _record_batch(outcome: Outcome, digest: str, filename: str, by: User, rows: int) -> Outcome:
+    importer_state = outcome.state
+    created, updated = importer_state.created, importer_state.updated
+    versions = dict(db.session.execute(select(Project.id, Project.version)
+                                       .where(Project.id.in_(created + list(updated) or [0]))).all())
+    changes = {"created": created, "updated": {str(k): v for k, v in updated.items()},
+               "versions": {str(k): n for k, n in versions.items()}, "blockers": importer_state.blockers,
+               "events": importer_state.events}
+    batch = ImportBatch(sha256=digest, file_sha256=digest, filename=(filename or "")[:255], user_id=by.id,
+                        rows_total=rows, created_count=len(created), updated_count=len(updated),
+                        unchanged_count=outcome.count("unchanged"), changes=json.dumps(changes, ensure_ascii=False))
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("import_batch", batch.id, "imported", by, filename=batch.filename, sha256=digest,
+                 created=len(created), updated=len(updated))
+    outcome.batch = batch
+    return outcome
+
+
+# ---- Revert ----
+
+class RevertRefused(ValueError):
+    """The batch cannot be reverted honestly (already reverted, or its projects changed since)."""
+
+
+def revert_batch(batch: ImportBatch, *, by: User) -> dict[str, int]:
+    """Undo a batch: delete the projects it created, restore the fields and stage of those it updated.
+
+    Refused when any of its projects changed after the import (its version moved on): undoing then
+    would throw away later work. Restores go through update_project / change_stage, so they are in the
+    timeline; deleted projects take their own history with them (the audit log keeps the batch)."""
+    if by.role is not Role.ADMIN:
+        raise services.NotAllowed("只有管理员可以撤销导入批次。")
+    if batch.reverted_at is not None:
+        raise RevertRefused("该批次已经撤销。")
+    changes = json.loads(batch.changes or "{}")
+    created, updated = changes.get("created", []), changes.get("updated", {})
+    versions = changes.get("versions", {})
+    ids = [int(i) for i in created] + [int(i) for i in updated]
+    projects = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(ids or [0])))}
+    touched = [p.name for pid, p in projects.items() if versions.get(str(pid)) != p.version]
+    if touched:
+        raise RevertRefused("以下项目在导入后又被修改，不能撤销（请在项目页面逐项处理）：" + "、".join(touched[:10])
+                            + ("等" if len(touched) > 10 else ""))
+    for pid in created:
+        project = projects.get(int(pid))
+        if project is not None:
+            db.session.delete(project)
+    db.session.flush()
+    for pid, record in updated.items():
+        project = projects.get(int(pid))
+        if project is None:
+            continue
+        old_stage = Stage(record["stage"])
+        reason = f"撤销台账导入批次 #{batch.id}"
+        if project.stage is not old_stage:
+            services.change_stage(project, old_stage, version=project.version, by=by, reason=reason)
+        if record.get("permit"):
+            permit = next((a for a in project.approvals if a.type.name == CONSTRUCTION_PERMIT), None)
+            status, done = record["permit"]
+            if permit is not None and [permit.status.value, _dump(permit.done_date)] != record["permit"]:
+                services.update_approval(project, permit, status=status, planned_date=permit.planned_date,
+                                         done_date=dt.date.fromisoformat(done) if done else None,
+                                         document_no=permit.document_no, version=project.version, by=by)
+        if record["fields"]:
+            data = {f: getattr(project, f) for f in services.EDITABLE_FIELDS}
+            data.update({f: _load(f, value) for f, value in record["fields"].items()})
+            services.update_project(project, data, version=project.version, by=by)
+    for blocker_id in changes.get("blockers", []):
+        blocker = db.session.get(Blocker, blocker_id)
+        if blocker is not None:
+            db.session.add(ProjectEvent(project_id=blocker.project_id, version=blocker.project.version, user_id=by.id,
+                                        kind=EventKind.BLOCKER, field="blocker", label="存在问题（撤销导入）",
+                                        old_value=blocker.description, new_value=None,
+                                        note=f"撤销台账导入批次 #{batch.id}"))
+            db.session.delete(blocker)
+    db.session.flush()
+    for event_id in changes.get("events", []):
+        event = db.session.get(SigningEvent, event_id)
+        if event is not None and not db.session.scalar(select(func.count()).select_from(Project)
+                                                       .where(Project.signing_event_id == event_id)):
+            db.session.delete(event)
+    batch.reverted_at, batch.reverted_by_id = utcnow(), by.id
+    batch.sha256 = None  # the same file may now be imported again
+    db.session.flush()
+    audit.record("import_batch", batch.id, "reverted", by, deleted=len(created), restored=len(updated))
+    return {"deleted": len(created), "restored": len(updated)}
+
+
+def _load(field_name: str, value):
+    if value is None:
+        return None
+    if field_name in ("total_investment", "fixed_asset_investment", "land_area", "investment_baseline"):
+        return Decimal(value)
+    if field_name.endswith(("_date", "_start", "_completion", "_production")):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def batches_for(user: User):
+    """The batches a user may see: admins and commerce staff all, others their own."""
+    query = select(ImportBatch).order_by(ImportBatch.id.desc())
+    if user.role not in (Role.ADMIN, Role.COMMERCE):
+        query = query.where(ImportBatch.user_id == user.id)
+    return query
+
+
+# ---- Export (read side) ----
+
+def export_rows(county_code: str | None = None, *, user: User | None = None) -> list[dict]:
+    """One plain dict per project (a county official's own county only), in the ledger's order.
+
+    Columns are selected, not objects loaded, so 10,000 projects export in a few queries."""
+    from sqlalchemy.orm import aliased
+
+    from .queries import visible_projects
+
+    leader = aliased(User)
+    query = visible_projects(user) if user is not None else select(Project)
+    if county_code:
+        query = query.where(Project.county_code == county_code)
+    query = (query.outerjoin(County, County.code == Project.county_code)
+             .outerjoin(Park, Park.id == Project.park_id).outerjoin(Industry, Industry.id == Project.industry_id)
+             .outerjoin(SigningEvent, SigningEvent.id == Project.signing_event_id)
+             .outerjoin(leader, leader.id == Project.hooked_leader_id)
+             .with_only_columns(Project.id, Project.name, Project.investor_name, County.name, Park.name, Industry.name,
+                                Project.total_investment, Project.sign_type, Project.sign_date, SigningEvent.name,
+                                Project.stage, Project.project_code, Project.planned_start, Project.actual_start,
+                                Project.actual_completion, Project.actual_production, Project.investment_completed,
+                                leader.display_name, leader.username, Project.responsible_unit)
+             .order_by(County.position, Project.county_code, Project.sign_date, Project.id))
+    permits = dict(db.session.execute(
+        select(ApprovalItem.project_id, ApprovalItem.done_date).join(ApprovalItemType)
+        .where(ApprovalItemType.name == CONSTRUCTION_PERMIT, ApprovalItem.status == ApprovalStatus.DONE)).all())
+    blockers: dict[int, list[str]] = {}
+    for pid, text in db.session.execute(select(Blocker.project_id, Blocker.description)
+                                        .where(Blocker.closed_at.is_(None)).order_by(Blocker.id)):
+        blockers.setdefault(pid, []).append(text)
+    rows = []
+    for (pid, name, investor, county, park, industry, total, sign_type, sign_date, event, stage, code, planned_start,
+         actual_start, actual_completion, actual_production, completed, leader_name, leader_user, unit) \
+            in db.session.execute(query):
+        rows.append({"name": name, "investor_name": investor, "county": county, "park": park, "industry": industry,
+                     "total_investment": total, "sign_type": sign_type.label if sign_type else None,
+                     "sign_date": sign_date, "event": event, "stage": stage.label, "project_code": code,
+                     "permit_date": permits.get(pid), "planned_start": planned_start, "actual_start": actual_start,
+                     "actual_completion": actual_completion, "actual_production": actual_production,
+                     "completed": completed, "leader": leader_name or leader_user, "responsible_unit": unit or None,
+                     "blocker": "；".join(blockers.get(pid, [])) or None})
+    return rows
+
+
+def export_title(county_code: str | None) -> str:
+    county = db.session.get(County, county_code) if county_code else None
+    where = f"三明市{county.name}" if county else "三明市"
+    return f"{where}招商引资项目推进台账（截至{clock.today():%Y年%m月%d日}）"

@@ -145,6 +145,12 @@ class _Importer:
             for project in db.session.scalars(select(Project).where(Project.name.in_(chunk))):
                 self.existing[(project.name, project.investor_key, project.county_code)] = project
         self.permit_type = db.session.scalar(select(ApprovalItemType).where(ApprovalItemType.name == CONSTRUCTION_PERMIT))
+        # The session's identity map holds rows weakly: keep the reference rows alive, or every
+        # service's db.session.get(County/Park/...) reloads them (and autoflushes) once per row.
+        self._keep = [*db.session.scalars(select(County)), *db.session.scalars(select(Park)),
+                      *db.session.scalars(select(Industry)), *db.session.scalars(select(ApprovalItemType)),
+                      *db.session.scalars(select(SigningEvent).where(SigningEvent.id.in_(list(self.event_ids.values()) or [0]))),
+                      *db.session.scalars(select(User).where(User.role == Role.LEADER))]
         for row in self.rows:
             try:
                 self._row(row)

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
+from core.validators import credit_code_check_char
 from parks.models import Industry, Park
 from projects import services
 from projects.models import FollowUp, Lead, LeadStatus, Project
 from projects.stages import SignType, Stage
-from core.validators import credit_code_check_char
 from tests.factories import make_lead, make_project, make_user
 from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, snapshot
 
@@ -84,7 +84,8 @@ def edit_form(lead: Lead, **changes) -> dict[str, str]:
 
 
 def convert_form(lead: Lead, **changes) -> dict[str, str]:
-    return {"version": str(lead.version), "name": f"{lead.investor_name}投资项目", "county_code": lead.county_code or SANYUAN,
+    return {"version": str(lead.version), "name": f"{lead.investor_name}投资项目",
+            "county_code": lead.county_code or SANYUAN,
             "total_investment": str(lead.estimated_investment or "1000"), "sign_type": "contract",
             "sign_date": clock.today().isoformat(), "signing_event_id": "", **changes}
 
@@ -416,9 +417,10 @@ def test_leaders_read_every_lead(as_leader, commerce):
         assert "编辑" not in page_text(detail)
 
 
-@pytest.mark.parametrize(("verb", "path", "form"),
-                         ROUTES[1:] + [("get", "/leads/new", None), ("post", "/leads/new", lambda lead: new_lead_form())],
-                         ids=[f"{v}:{p}" for v, p, _ in ROUTES[1:]] + ["get:/leads/new", "post:/leads/new"])
+WRITES = ROUTES[1:] + [("get", "/leads/new", None), ("post", "/leads/new", lambda lead: new_lead_form())]
+
+
+@pytest.mark.parametrize(("verb", "path", "form"), WRITES, ids=[f"{v}:{p}" for v, p, _ in WRITES])
 def test_every_lead_write_is_403_for_a_leader(as_leader, commerce, verb, path, form):
     lead = make_lead(commerce, county_code=SANYUAN, estimated_investment=Decimal("5000"))
     before = snapshot()

@@ -57,6 +57,7 @@ ENV_SETTINGS = {
     "MAP_TILES": lambda v: v.strip().lower(),
     "MAP_TILES_URL": str,
     "TIANDITU_TOKEN": str,
+    "LEDGER_IMPORT_DIR": str,
 }
 
 

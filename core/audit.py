@@ -1,13 +1,17 @@
-"""Audit room: a row per administrative change (users, parks), written in the change's transaction."""
+"""Audit room: a row per change outside a project's own timeline (users, parks, leads, events), in the change's transaction."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from core.db import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:
+    from core.auth.models import User
 
 
 class AuditEntry(db.Model):
@@ -21,7 +25,7 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
-    user: Mapped["User | None"] = relationship()
+    user: Mapped[User | None] = relationship()
 
     @property
     def data(self) -> dict:

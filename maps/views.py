@@ -16,6 +16,7 @@ from parks.queries import industries
 from projects.models import SigningEvent
 from projects.queries import ListFilters, completeness_by_county, sign_years
 from projects.stages import Light, SignType, Stage
+from projects.views.common import parse_month
 
 from . import folium_map, queries
 from .forms import DashboardFilterForm, MapFilterForm
@@ -190,28 +191,13 @@ def dashboard():
         own_county=current_user.county_code if current_user.role is Role.COUNTY else filters.county)
 
 
-def _briefing_month() -> dt.date:
-    """?month=YYYY-MM (default this month); a malformed or future month is a 400."""
-    this_month = clock.today().replace(day=1)
-    text = request.args.get("month")
-    if not text:
-        return this_month
-    try:
-        month = dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        abort(400)
-    if month > this_month or month.year < 2000:
-        abort(400)
-    return month
-
-
 @bp.get("/reports/briefing")
 @login_required
 def briefing():
     """Download the monthly briefing workbook (.xlsx) for the 调度会, scoped to the user's county."""
     from . import excel  # pandas loads only when a workbook is asked for
 
-    month = _briefing_month()
+    month = parse_month(request.args.get("month"))
     data = queries.briefing_data(current_user, month, clock.today())
     scope = current_user.county.name if current_user.role is Role.COUNTY else "三明市"
     title = f"{scope}招商引资项目调度会简报（{month.year}年{month.month}月）"

@@ -1,7 +1,11 @@
 """Shared view helpers room: role guards, form error placement and the version-field check."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, request
+
+from core import clock
 
 from core.auth.models import Role
 from core.auth.permissions import roles_required
@@ -23,3 +27,17 @@ def require_version_field() -> None:
     # A POST that lost its version cannot be checked against concurrent edits: refuse it outright.
     if "version" not in request.form:
         abort(400)
+
+
+def parse_month(text: str | None) -> dt.date:
+    """?month=YYYY-MM as the first of that month (default: this month); malformed or future is a 400."""
+    this_month = clock.today().replace(day=1)
+    if not text:
+        return this_month
+    try:
+        month = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        abort(400)
+    if month > this_month or month.year < 2000:
+        abort(400)
+    return month

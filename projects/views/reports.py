@@ -1,34 +1,20 @@
 """Monthly-report views room: the county completeness scoreboard and reporting all projects on one page."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from core import clock
 from core.auth.models import Role
 from core.auth.queries import current_counties
 from core.db import db
 
 from .. import queries, services
 from ..forms import ReportPageForm, ReportRowForm
+from .common import parse_month
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-
-def _parse_month(text: str | None) -> dt.date:
-    today_month = services.month_start(clock.today())
-    if not text:
-        return today_month
-    try:
-        month = dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        abort(400)
-    if month > today_month or month.year < 2000:
-        abort(400)
-    return month
 
 
 def _row_form(project, report, formdata=None) -> ReportRowForm:
@@ -46,7 +32,7 @@ def _row_form(project, report, formdata=None) -> ReportRowForm:
 @login_required
 def monthly():
     """The month's completeness per county, and (for editors) every due project's report on one page."""
-    month = _parse_month(request.values.get("month"))
+    month = parse_month(request.values.get("month"))
     county = current_user.county_code if current_user.role is Role.COUNTY else (request.values.get("county") or None)
     if county and county not in {c.code for c in current_counties()}:
         abort(404)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -151,18 +152,48 @@ class _Importer:
                       *db.session.scalars(select(Industry)), *db.session.scalars(select(ApprovalItemType)),
                       *db.session.scalars(select(SigningEvent).where(SigningEvent.id.in_(list(self.event_ids.values()) or [0]))),
                       *db.session.scalars(select(User).where(User.role == Role.LEADER))]
+        # New projects are checked row by row as create_project would, and written together after the
+        # loop (one INSERT per table); rows that then move past their start stage or carry a blocker
+        # go on through the normal services.
+        self.creator = services.BulkCreator(by=by)
+        self.new_keys: set[tuple] = set()
+        self.new_rows: list[tuple[LedgerRow, Stage, Stage, str]] = []
         for row in self.rows:
-            try:
+            with self._reported(row):
                 self._row(row)
-            except services.ProjectInvalid as exc:
-                for field_name, message in exc.errors.items():
-                    self.problem(row, ERROR_COLUMNS.get(field_name, field_name), message)
-            except services.NotAllowed as exc:
-                self.problem(row, "county", str(exc))
-            except services.Conflict:
-                self.problem(row, "name", "该项目正被他人修改，请稍后重试。")
-            except services.FundsOverTotal as exc:  # pragma: no cover - imports write no reports
-                self.problem(row, "completed", str(exc))
+        ids = self.creator.insert()
+        self.created.extend(ids)
+        follow_up = [(pid, *entry) for pid, entry in zip(ids, self.new_rows, strict=True)
+                     if entry[1] is not entry[2] or self._blocker_text(entry[0])]
+        projects = {}
+        for chunk in _chunks([pid for pid, *_ in follow_up], 500):
+            projects.update((p.id, p) for p in db.session.scalars(select(Project).where(Project.id.in_(chunk))))
+        done = set(ids) - set(projects)
+        for pid, row, _, target, _ in follow_up:
+            with self._reported(row):
+                self._advance(row, projects[pid], target)
+                self._blocker(row, projects[pid])
+                done.add(pid)
+        for pid, (row, _, _, name) in zip(ids, self.new_rows, strict=True):
+            if pid in done:
+                county = self.refs.county_names.get(row.values["county"], row.values["county"])
+                self.outcome.results.append(RowResult(row.row, "create", name, county))
+        self.outcome.results.sort(key=lambda r: r.row)
+
+    @contextmanager
+    def _reported(self, row: LedgerRow):
+        """Turn a service's refusal into the row's problems (the import goes on to find them all)."""
+        try:
+            yield
+        except services.ProjectInvalid as exc:
+            for field_name, message in exc.errors.items():
+                self.problem(row, ERROR_COLUMNS.get(field_name, field_name), message)
+        except services.NotAllowed as exc:
+            self.problem(row, "county", str(exc))
+        except services.Conflict:
+            self.problem(row, "name", "该项目正被他人修改，请稍后重试。")
+        except services.FundsOverTotal as exc:  # pragma: no cover - imports write no reports
+            self.problem(row, "completed", str(exc))
 
     def _events(self) -> dict[str, int]:
         """Signing events named in the sheet: matched by name, or created (commerce and admin only)."""
@@ -216,19 +247,16 @@ class _Importer:
         target = v.get("stage") or (Stage.SIGNED if v.get("sign_type") or v.get("sign_date") else Stage.NEGOTIATING)
         project = self.existing.get(key) or self.existing.get((v["name"], key[1], key[2]))
         county = self.refs.county_names.get(v["county"], v["county"])
-        if project is None:
+        if project is None and key not in self.new_keys:
             data = self._data(row, {})
             if "completed" in v:
                 data["investment_baseline"] = v["completed"]
             start = Stage.NEGOTIATING if target is Stage.NEGOTIATING else Stage.SIGNED
-            project = services.create_project(data, by=self.by, stage=start)
-            self.existing[key] = project
-            self.created.append(project.id)
-            self._advance(row, project, target)
-            self._blocker(row, project)
-            self.outcome.results.append(RowResult(row.row, "create", project.name, county))
+            cleaned = self.creator.add(data, stage=start)  # written, moved on and reported after the loop
+            self.new_keys.add(key)
+            self.new_rows.append((row, start, target, cleaned["name"]))
             return
-        if project.id in self.created or project.id in self.updated:
+        if project is None or project.id in self.updated:
             self.problem(row, "name", "与本表中前面的行是同一项目。")
             return
         base = {f: getattr(project, f) for f in services.EDITABLE_FIELDS}
@@ -287,9 +315,14 @@ class _Importer:
         services.update_approval(project, permit, status=ApprovalStatus.DONE, planned_date=permit.planned_date,
                                  done_date=date, document_no=permit.document_no, version=project.version, by=self.by)
 
-    def _blocker(self, row: LedgerRow, project: Project) -> bool:
+    @staticmethod
+    def _blocker_text(row: LedgerRow) -> str | None:
         text = row.values.get("blocker")
-        if not text or text in ("无", "暂无", "/", "-", "—"):
+        return None if not text or text in ("无", "暂无", "/", "-", "—") else text
+
+    def _blocker(self, row: LedgerRow, project: Project) -> bool:
+        text = self._blocker_text(row)
+        if text is None:
             return False
         if any(b.is_open and b.description == text for b in project.blockers):
             return False

@@ -147,6 +147,62 @@ def test_create_refuses_later_stages_and_signed_without_details(staff):
     assert db.session.scalar(select(func.count()).select_from(Project)) == 0
 
 
+def _bulk_twin_data(staff) -> dict:
+    leader = make_user(Role.LEADER)
+    event = services.save_signing_event(None, name="批量对照签约会", date=dt.date(2025, 2, 1), place="", organiser="",
+                                        county_code=None, notes="", by=staff)
+    industry = db.session.scalars(select(Industry).order_by(Industry.id)).first()
+    return {"name": " 批量对照项目 ", "investor_name": "福建某某新材料有限公司", "investor_credit_code": "91350100m000100y43",
+            "investor_origin": "mingshang", "investor_type": InvestorType.PRIVATE, "county_code": "350404",
+            "park_id": park_in("350404").id, "industry_id": industry.id, "total_investment": Decimal("8000"),
+            "fixed_asset_investment": Decimal("6000"), "land_area": Decimal("80.5"), "sign_type": SignType.CONTRACT,
+            "sign_date": dt.date(2025, 3, 1), "project_code": CODE.lower(), "is_major": True,
+            "hooked_leader_id": leader.id, "responsible_unit": "县工信局", "liaison": "",
+            "planned_start": dt.date(2025, 9, 1),
+            "investment_baseline": Decimal("120"), "signing_event_id": event.id, "notes": "  批量  "}
+
+
+@pytest.mark.parametrize("start", [Stage.SIGNED, Stage.NEGOTIATING])
+def test_bulk_creation_writes_the_same_rows_as_create_project(staff, start):
+    data = _bulk_twin_data(staff)
+    if start is Stage.NEGOTIATING:
+        data.update(signing_event_id=None, sign_type=SignType.AGREEMENT)
+    one = services.create_project(dict(data), by=staff, stage=start).id
+    creator = services.BulkCreator(by=staff)
+    creator.add(dict(data), stage=start)
+    assert db.session.scalar(select(func.count()).select_from(Project)) == 1, "add() writes nothing"
+    [bulk] = creator.insert()
+    db.session.commit()
+
+    def event_rows(pid):
+        return [(e.kind, e.field, e.label, e.old_value, e.new_value, e.version, e.user_id, e.note) for e in events(pid)]
+
+    def approval_rows(pid):
+        return [(a.type_id, a.position, a.status, a.planned_date, a.done_date, a.document_no)
+                for a in committed(pid).approvals]
+
+    def columns(pid):
+        project = committed(pid)
+        return {c.key: getattr(project, c.key) for c in Project.__table__.columns
+                if c.key not in ("id", "created_at", "updated_at")}
+
+    assert len(event_rows(one)) > 15 and event_rows(bulk) == event_rows(one)
+    assert len(approval_rows(one)) == len(STANDARD_APPROVALS) and approval_rows(bulk) == approval_rows(one)
+    assert columns(bulk) == columns(one)
+    assert committed(bulk).version == 1 and committed(bulk).investment_completed == Decimal("120")
+
+
+def test_bulk_creation_refuses_each_row_as_create_project_does(staff):
+    creator = services.BulkCreator(by=staff)
+    bad = {"name": "坏项目", "investor_name": "某公司", "county_code": "350404", "total_investment": Decimal("-1"),
+           "project_code": "2025-999999-26-03-00012A"}
+    assert invalid(creator.add, dict(bad), stage=Stage.SIGNED) == invalid(services.create_project, dict(bad), by=staff)
+    assert invalid(creator.add, dict(bad), stage=Stage.STARTED) == {"": "新项目只能从“在谈”或“签约”阶段开始。"}
+    with pytest.raises(NotAllowed):
+        services.BulkCreator(by=make_user(Role.LEADER)).add({**bad, "total_investment": Decimal("1")})
+    assert creator.insert() == [] and db.session.scalar(select(func.count()).select_from(Project)) == 0
+
+
 def test_enum_fields_are_stored_and_displayed_as_enums_whatever_the_input(staff):
     project = make_project(by=staff, sign_type="agreement", investor_origin="in_province")
     assert project.sign_type is SignType.AGREEMENT and project.signed_as is SignType.AGREEMENT

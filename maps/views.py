@@ -34,29 +34,35 @@ def init_app(app):
 def _filters() -> tuple[MapFilterForm, ListFilters, list[str]]:
     """The filters from the query string; values the user may not pick are dropped and named."""
     form = MapFilterForm(request.args)
+    form.stage.set_choices(Stage.choices())
+    form.sign_type.set_choices(SignType.choices())
+    ignored = _validate_scope(form)
+    stage, sign_type = _value(form.stage), _value(form.sign_type)
+    filters = ListFilters(county=_value(form.county), industry=_value(form.industry),
+                          stage=Stage(stage) if stage else None, sign_type=SignType(sign_type) if sign_type else None,
+                          year=_value(form.year), event=_value(form.event), major=bool(form.major.data),
+                          light=Light.RED if form.red.data else None)
+    return form, filters, ignored
+
+
+def _validate_scope(form) -> list[str]:
+    """Fill the scope choices the map and the dashboard share, validate, and name what is ignored:
+    a value that is not one of the choices, or not even a number, is dropped (never a 500)."""
     counties = current_counties()
     if current_user.role is Role.COUNTY:
         counties = [c for c in counties if c.code == current_user.county_code]
     form.county.set_choices((c.code, c.name) for c in counties)
     form.industry.set_choices((i.id, i.name) for i in industries())
-    form.stage.set_choices(Stage.choices())
-    form.sign_type.set_choices(SignType.choices())
     form.year.set_choices((y, f"{y}年") for y in sign_years(current_user))
     form.event.set_choices((e.id, e.name) for e in db.session.scalars(
         select(SigningEvent).order_by(SigningEvent.date.desc())))
     form.validate()
-    # A value that is not one of the choices, or not even a number, is ignored (never a 500).
-    ignored = [field.label.text for field in form if field.errors]
+    return [field.label.text for field in form if field.errors]
 
-    def value(field):
-        return None if field.errors else field.data
 
-    stage, sign_type = value(form.stage), value(form.sign_type)
-    filters = ListFilters(county=value(form.county), industry=value(form.industry),
-                          stage=Stage(stage) if stage else None, sign_type=SignType(sign_type) if sign_type else None,
-                          year=value(form.year), event=value(form.event), major=bool(form.major.data),
-                          light=Light.RED if form.red.data else None)
-    return form, filters, ignored
+def _value(field):
+    """A filter field's value, or None when it was ignored."""
+    return None if field.errors else field.data
 
 
 def _filter_args(form: MapFilterForm) -> dict[str, str]:
@@ -141,33 +147,20 @@ def _dashboard_filters() -> tuple[DashboardFilterForm, DashboardFilters, list[st
     """The dashboard's period and scope from the query string: the period defaults to this year; a
     county official is held to their own county; values the user may not pick are ignored and named."""
     form = DashboardFilterForm(request.args)
-    counties = current_counties()
-    if current_user.role is Role.COUNTY:
-        counties = [c for c in counties if c.code == current_user.county_code]
-    form.county.set_choices((c.code, c.name) for c in counties)
-    form.industry.set_choices((i.id, i.name) for i in industries())
-    form.year.set_choices((y, f"{y}年") for y in sign_years(current_user))
-    form.event.set_choices((e.id, e.name) for e in db.session.scalars(
-        select(SigningEvent).order_by(SigningEvent.date.desc())))
-    form.validate()
-    ignored = [field.label.text for field in form if field.errors]
-
-    def value(field):
-        return None if field.errors else field.data
-
+    ignored = _validate_scope(form)
     today = clock.today()
     # Absent means the default period (this year); present but blank means no bound.
-    date_from = value(form.date_from) if "date_from" in request.args else dt.date(today.year, 1, 1)
-    date_to = value(form.date_to) if "date_to" in request.args else today
+    date_from = _value(form.date_from) if "date_from" in request.args else dt.date(today.year, 1, 1)
+    date_to = _value(form.date_to) if "date_to" in request.args else today
     if "date_from" not in request.args:
         form.date_from.data = date_from
     if "date_to" not in request.args:
         form.date_to.data = date_to
-    county = value(form.county)
+    county = _value(form.county)
     if current_user.role is Role.COUNTY:
         county = current_user.county_code
     filters = DashboardFilters(date_from=date_from, date_to=date_to, county=county,
-                               industry=value(form.industry), event=value(form.event), year=value(form.year))
+                               industry=_value(form.industry), event=_value(form.event), year=_value(form.year))
     return form, filters, ignored
 
 

@@ -1,15 +1,15 @@
 """Factory room: create_app wires config, extensions, each domain and the error pages."""
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import maps
 import parks
 import projects
-from core import auth, cli, config, errors, views
+from core import auth, cli, config, errors, logs, security, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -21,8 +21,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_relative_config=True)
     config.load(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    if not app.debug and not app.testing:
-        app.logger.setLevel(logging.INFO)
+    logs.init_app(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        # Behind a reverse proxy the client is in X-Forwarded-For: login throttling and the logs need it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
@@ -31,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     bootstrap.init_app(app)
     compress.init_app(app)
+    security.init_app(app)  # before the domains: maps adds its tile origins and asset route
 
     app.register_blueprint(views.bp)
     auth.init_app(app)

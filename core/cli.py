@@ -1,8 +1,12 @@
-"""CLI room: `flask seed`, which loads every domain's reference data (idempotent)."""
+"""CLI room: `flask seed` (every domain's reference data, idempotent), `flask backup` and `flask restore`."""
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
+from core import backup as backups
 from core.auth.services import seed_counties
 from core.db import db
 from parks.services import seed_reference
@@ -11,6 +15,8 @@ from projects.services import seed_approval_types
 
 def init_app(app):
     app.cli.add_command(seed)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("seed")
@@ -22,3 +28,42 @@ def seed():
     db.session.commit()
     click.echo(f"县区：新增 {added} 个；产业 {counts['industries']} 个，集聚区 {counts['zones']} 个，"
                f"园区 {counts['parks']} 个，龙头企业 {counts['enterprises']} 家；前期手续类型新增 {approvals} 个。")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path):
+    """在线备份数据库到 PATH，服务运行时也可执行：SQLite 用备份 API 复制一致的快照，PostgreSQL 用 pg_dump 自定义格式（-Fc）。"""
+    try:
+        click.echo(f"正在备份 {backups.describe(db.engine.url)} → {path} …")
+        result = backups.backup(db.engine, path)
+    except backups.BackupError as exc:
+        _fail(str(exc))
+    checked = "，已通过完整性检查" if result.kind == backups.SQLITE else ""
+    click.echo(f"备份完成：{result.path}（{backups.KIND_LABELS[result.kind]}，{_size(result.size)}{checked}）。")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def restore(path):
+    """把 flask backup 生成的备份恢复到 DATABASE_URL 指向的数据库。目标必须是空库（没有任何表），否则拒绝且不作改动。"""
+    try:
+        click.echo(f"正在把 {path} 恢复到 {backups.describe(db.engine.url)} …")
+        result = backups.restore(db.engine, path)
+    except backups.BackupError as exc:
+        _fail(str(exc))
+    click.echo(f"恢复完成：{result.tables} 张表，数据库版本 {result.revision or '（无）'}。"
+               "如程序已更新，请再运行 flask db upgrade。")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+def _size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            break
+        size /= 1024
+    return f"{size:.1f} {unit}"

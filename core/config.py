@@ -45,6 +45,12 @@ class Defaults:
     MAP_TILES = "none"  # no basemap: works with no network at all
     MAP_TILES_URL = ""  # the intranet tile server for MAP_TILES = "local", e.g. /tiles/{z}/{x}/{y}.png
     TIANDITU_TOKEN = ""  # the 天地图 key for MAP_TILES = "tianditu"
+    SESSION_IDLE_MINUTES = 30  # a login with no request for this long ends (会话已过期)
+    SESSION_ABSOLUTE_HOURS = 12  # and any login ends this long after it began
+    LOGIN_THROTTLE_MINUTES = 15  # failed logins count against further attempts for this long
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 10  # then that name is refused (429) until they age out
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 50  # and so is one client address, whatever the name
+    PROXY_FIX_X_FOR = 0  # behind a reverse proxy: how many proxies' X-Forwarded-For to trust (0: none)
 
 
 ENV_SETTINGS = {
@@ -58,7 +64,18 @@ ENV_SETTINGS = {
     "MAP_TILES_URL": str,
     "TIANDITU_TOKEN": str,
     "LEDGER_IMPORT_DIR": str,
+    "SESSION_IDLE_MINUTES": int,
+    "SESSION_ABSOLUTE_HOURS": int,
+    "LOGIN_THROTTLE_MINUTES": int,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": int,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": int,
+    "PROXY_FIX_X_FOR": int,
+    "MAX_CONTENT_LENGTH": int,  # bytes; a larger request gets the 413 page
 }
+
+# Limits that make no sense below 1 (a zero idle limit would end every login at once).
+POSITIVE_SETTINGS = ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_THROTTLE_MINUTES",
+                     "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS")
 
 
 def load(app: Flask, overrides: dict | None) -> None:
@@ -79,6 +96,7 @@ def load(app: Flask, overrides: dict | None) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     check_secret_key(app)
     check_map_tiles(app)
+    check_limits(app)
 
 
 def database_uri(app: Flask) -> str:
@@ -126,3 +144,11 @@ def check_map_tiles(app: Flask) -> None:
     if tiles == "tianditu" and not app.config.get("TIANDITU_TOKEN"):
         app.logger.warning("MAP_TILES = tianditu 但未设置 TIANDITU_TOKEN：地图改为不加载底图（none）。")
         app.config["MAP_TILES"] = "none"
+
+
+def check_limits(app: Flask) -> None:
+    for name in POSITIVE_SETTINGS:
+        if app.config[name] < 1:
+            raise ConfigError(f"{name} 必须是正整数（当前为 {app.config[name]}）。")
+    if app.config["PROXY_FIX_X_FOR"] < 0:
+        raise ConfigError("PROXY_FIX_X_FOR 不能为负数（0 表示不信任任何 X-Forwarded-For）。")

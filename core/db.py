@@ -1,12 +1,14 @@
 """Database room: the declarative base, naming convention, shared column types and SQLite tuning."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -88,7 +90,23 @@ def _sqlite_on_begin(connection):
     # when another gunicorn worker wrote in between; taking the write lock up front makes
     # such a writer wait (busy_timeout) instead. Plain page views stay deferred so readers
     # never queue behind writers.
-    if has_request_context() and request.method in _READ_ONLY_METHODS:
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    immediate = connection.get_execution_options().get("sqlite_immediate")
+    if immediate is None:
+        immediate = not (has_request_context() and request.method in _READ_ONLY_METHODS)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def side_transaction(*, write: bool) -> Iterator[Connection]:
+    """A short transaction on a connection of its own, outside the request's session; commits on leaving.
+
+    For bookkeeping done before a view runs (a login session's last-seen time): a page view's own
+    read transaction never turns into a writer, which on SQLite could fail with "database is
+    locked". ``write`` takes SQLite's write lock up front (waiting busy_timeout for it); a read
+    stays deferred, even on a POST. Use it only while the request's session has no transaction
+    open: on SQLite a POST's session holds the write lock, and this would wait for it.
+    """
+    with db.engine.connect() as connection:
+        connection.execution_options(sqlite_immediate=write)
+        with connection.begin():
+            yield connection

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from core import logs
 from core.db import db
 
 MESSAGES = {
@@ -21,6 +24,7 @@ MESSAGES = {
 
 def init_app(app):
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -46,6 +50,13 @@ def handle_http_error(exc: HTTPException):
     # Keep what the exception says besides its body: Allow on a 405, Retry-After, WWW-Authenticate.
     headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     return body, code, headers
+
+
+def handle_csrf_error(exc: CSRFError):
+    # The token is checked before any view or query, so loading the user here (to say who) is safe.
+    logs.event("csrf_failed", "refused", user=current_user if current_user.is_authenticated else None,
+               reason=exc.description)
+    return handle_http_error(exc)
 
 
 def handle_unexpected_error(exc: Exception):

@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.xml import DEFUSEDXML
+from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DATA_ROWS = 20_000
@@ -20,6 +21,9 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # sum of the members' uncompressed sizes
 MAX_RATIO = 200  # a member inflating more than this many times its packed size is a zip bomb
 HEADER_SEARCH_ROWS = 30  # the header must start within the first rows (title and note rows above it)
 XLSX_MAGIC = b"PK\x03\x04"
+CONTENT_TYPES = "[Content_Types].xml"  # every Office Open XML file has it; it names the main part's kind
+MAX_CONTENT_TYPES_BYTES = 1024 * 1024
+WORKBOOK_TYPES = (XLSX, XLSM, XLTX, XLTM)  # what openpyxl opens
 ROW_COLUMN = "_row"  # the DataFrame column carrying the spreadsheet's own row number
 FORMULA = "formula"
 
@@ -76,7 +80,8 @@ class Sheet:
 
 
 def check_xlsx(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> None:
-    """Refuse anything but a modest, honest .xlsx: size, magic bytes, zip structure, unpacked size, DTDs."""
+    """Refuse anything but a modest, honest .xlsx: size, magic bytes, zip structure, unpacked size, DTDs,
+    and a workbook inside (judged by content, never by the file name)."""
     if len(data) > max_bytes:
         raise ExcelUnreadable(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限为 {max_bytes // 1024 // 1024} MB。")
     if not data.startswith(XLSX_MAGIC):
@@ -88,8 +93,8 @@ def check_xlsx(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> None:
         raise ExcelUnreadable("文件已损坏，无法作为 .xlsx 打开。") from None
     with archive:
         names = {m.filename for m in members}
-        if "[Content_Types].xml" not in names:
-            raise ExcelUnreadable("文件不是 Excel 工作簿（.xlsx）：缺少 [Content_Types].xml。")
+        if CONTENT_TYPES not in names:
+            raise ExcelUnreadable("文件是一个压缩包（.zip），不是 Excel 工作簿（.xlsx）。请上传在 Excel 或 WPS 表格中保存的 .xlsx 文件。")
         total = sum(m.file_size for m in members)
         if total > MAX_UNPACKED_BYTES:
             raise ExcelUnreadable(f"文件解压后过大（{total / 1024 / 1024:.0f} MB），疑似压缩炸弹，已拒绝。")
@@ -103,6 +108,11 @@ def check_xlsx(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> None:
                     head = handle.read(64 * 1024)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                     raise ExcelUnreadable(f"文件中的“{member.filename}”含有 DTD/实体声明，已按不安全文件拒绝。")
+        with archive.open(CONTENT_TYPES) as handle:
+            declared = handle.read(MAX_CONTENT_TYPES_BYTES)
+        if not any(kind.encode() in declared for kind in WORKBOOK_TYPES):
+            # Word, PowerPoint and other Office Open XML files share the zip layout but hold no workbook.
+            raise ExcelUnreadable("文件不是 Excel 工作簿（.xlsx），可能是 Word、PowerPoint 等其他 Office 文档。")
 
 
 def _text(value) -> str:

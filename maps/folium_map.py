@@ -7,6 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import folium
 from folium.template import Template
@@ -30,6 +31,7 @@ STAGE_COLORS = {
 }
 FALLBACK_COLOR = "#6c757d"
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+_ORIGIN_RE = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 TIANDITU_URL = "https://t{s}.tianditu.gov.cn/DataServer?T=%s_w&x={x}&y={y}&l={z}&tk=%s"
 TILE_LAYERS = {
@@ -51,6 +53,7 @@ def configure_assets(prefix: str = "/vendor") -> None:
 _SAFE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
                        "\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;", "}": "&#125;"})
 _DATA_SLOT = re.compile(r"__sanming_data_\w+__")
+_INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)", re.I)
 
 
 def safe_text(value: str) -> str:
@@ -194,16 +197,37 @@ class _Legend(folium.MacroElement):
         self.html = _script_json("".join(parts))
 
 
-def _add_tiles(fmap: folium.Map, tiles: str, tiles_url: str, token: str) -> None:
+def _tile_layers(tiles: str, tiles_url: str, token: str) -> list[tuple[str, str, str, str]]:
+    """The basemap's layers as (URL template, attribution, name, subdomains); none for ``tiles="none"``."""
     if tiles == "local":
-        folium.TileLayer(tiles_url, attr="内网底图", name="底图", control=False).add_to(fmap)
-    elif tiles == "tianditu":
-        for layer, name in (("vec", "天地图"), ("cva", "天地图注记")):
-            folium.TileLayer(TIANDITU_URL % (layer, token), attr="天地图", name=name, subdomains="01234567",
-                             control=False).add_to(fmap)
-    elif tiles in TILE_LAYERS:
+        return [(tiles_url, "内网底图", "底图", "abc")]
+    if tiles == "tianditu":
+        return [(TIANDITU_URL % (layer, token), "天地图", name, "01234567")
+                for layer, name in (("vec", "天地图"), ("cva", "天地图注记"))]
+    if tiles in TILE_LAYERS:
         url, attr, subdomains = TILE_LAYERS[tiles]
-        folium.TileLayer(url, attr=attr, name="底图", subdomains=subdomains, control=False).add_to(fmap)
+        return [(url, attr, "底图", subdomains)]
+    return []
+
+
+def _add_tiles(fmap: folium.Map, tiles: str, tiles_url: str, token: str) -> None:
+    for url, attr, name, subdomains in _tile_layers(tiles, tiles_url, token):
+        folium.TileLayer(url, attr=attr, name=name, subdomains=subdomains, control=False).add_to(fmap)
+
+
+def tile_origins(tiles: str, tiles_url: str = "", token: str = "") -> list[str]:
+    """The origins the basemap's tiles load from, for the Content-Security-Policy's img-src.
+
+    A tile URL on the app's own host (``/tiles/...``) needs none; one that does not look like a plain
+    origin is left out rather than let into the header."""
+    origins = []
+    for url, _attr, _name, subdomains in _tile_layers(tiles, tiles_url, token):
+        for subdomain in subdomains:
+            parts = urlsplit(url.replace("{s}", subdomain))
+            origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme else parts.netloc
+            if parts.netloc and _ORIGIN_RE.fullmatch(origin):
+                origins.append(origin)
+    return list(dict.fromkeys(origins))
 
 
 def build_map(parks: dict, projects: dict, *, tiles: str = "none", tiles_url: str = "", token: str = "",
@@ -244,10 +268,15 @@ def build_map(parks: dict, projects: dict, *, tiles: str = "none", tiles_url: st
     return fmap
 
 
-def render_page(fmap: folium.Map) -> str:
-    """The map as an HTML document that loads Leaflet from the app (/vendor/...)."""
+def render_page(fmap: folium.Map, nonce: str = "") -> str:
+    """The map as an HTML document that loads Leaflet from the app (/vendor/...); with ``nonce``, every
+    inline <script> carries it, as the page's Content-Security-Policy demands."""
+    page = fmap.get_root().render()
+    if nonce:
+        # Before the data goes in: only folium's own markup is tagged (the JSON holds no "<" anyway).
+        page = _INLINE_SCRIPT.sub(f'<script nonce="{nonce}"', page)
     # One pass: JSON put into a slot is never scanned again, so no text in it can name another slot.
-    return _DATA_SLOT.sub(lambda match: fmap.sanming_slots[match.group(0)], fmap.get_root().render())
+    return _DATA_SLOT.sub(lambda match: fmap.sanming_slots[match.group(0)], page)
 
 
 @functools.cache

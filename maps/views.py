@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from core import clock
+from core import clock, logs, security
 from core.auth.models import Role
 from core.auth.queries import current_counties
 from core.db import db
@@ -29,6 +29,12 @@ GEOJSON_MIMETYPE = "application/geo+json"
 def init_app(app):
     folium_map.configure_assets()
     app.register_blueprint(bp)
+    security.add_asset_endpoint(app, "maps.vendor")
+    security.add_image_sources(app, _tile_origins)
+
+
+def _tile_origins(config) -> list[str]:
+    return folium_map.tile_origins(config["MAP_TILES"], config["MAP_TILES_URL"], config["TIANDITU_TOKEN"])
 
 
 def _filters() -> tuple[MapFilterForm, ListFilters, list[str]]:
@@ -96,7 +102,7 @@ def index():
 def frame():
     """Render the Leaflet map itself (shown in the map page's frame)."""
     _form, filters, _ignored = _filters()
-    return folium_map.render_page(_build(filters, links=True))
+    return folium_map.render_page(_build(filters, links=True), nonce=security.csp_nonce())
 
 
 @bp.get("/map/export")
@@ -105,6 +111,7 @@ def export():
     """Download the filtered map as one HTML file that opens with no network."""
     _form, filters, _ignored = _filters()
     page = folium_map.render_standalone(_build(filters, links=False))
+    logs.event("map_exported", query=request.query_string.decode(errors="replace"))
     name = f"sanming-map-{clock.today():%Y%m%d}.html"
     return current_app.response_class(page, mimetype="text/html",
                                       headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -124,6 +131,7 @@ def parks_geojson():
     """Return the parks (filtered by industry and county) as GeoJSON; unplaced parks are left out."""
     _form, filters, ignored = _filters()
     parks, _unplaced = queries.park_map_data(filters)
+    logs.event("geojson_downloaded", layer="parks", features=len(parks["features"]))
     return _geojson(parks, ignored)
 
 
@@ -132,7 +140,9 @@ def parks_geojson():
 def projects_geojson():
     """Return the user's filtered projects as GeoJSON points (WGS-84, at their park or county seat)."""
     _form, filters, ignored = _filters()
-    return _geojson(queries.project_map_data(current_user, filters, clock.today()), ignored)
+    collection = queries.project_map_data(current_user, filters, clock.today())
+    logs.event("geojson_downloaded", layer="projects", features=len(collection["features"]))
+    return _geojson(collection, ignored)
 
 
 @bp.get("/vendor/<package>/<path:filename>")
@@ -195,6 +205,7 @@ def briefing():
     scope = current_user.county.name if current_user.role is Role.COUNTY else "三明市"
     title = f"{scope}招商引资项目调度会简报（{month.year}年{month.month}月）"
     content = excel.briefing_workbook(data, title=title)
+    logs.event("briefing_exported", month=f"{month:%Y-%m}")
     filename = f"briefing-{month:%Y-%m}.xlsx"
     quoted = quote(f"{title}.xlsx")
     return current_app.response_class(

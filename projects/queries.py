@@ -8,6 +8,7 @@ from flask import abort
 from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from core import logs
 from core.auth.models import County, Role, User
 from core.db import db
 
@@ -31,7 +32,7 @@ def get_project_or_404(project_id: int, user: User, *, for_edit: bool = False) -
     ``for_edit`` also requires write access (a leader gets 403)."""
     project = db.session.scalar(visible_projects(user).where(Project.id == project_id))
     if project is None:
-        abort(404)
+        _not_found(Project, project_id, user)
     if for_edit and not project.editable_by(user):
         abort(403)
     return project
@@ -47,8 +48,15 @@ def project_detail(project_id: int, user: User) -> Project:
             selectinload(Project.chain_node), selectinload(Project.hooked_leader),
             selectinload(Project.updated_by)))
     if project is None:
-        abort(404)
+        _not_found(Project, project_id, user)
     return project
+
+
+def _not_found(model, row_id: int, user: User):
+    """404; when the row exists in another county, log the refusal (one more query, on this path only)."""
+    if user.role is Role.COUNTY and db.session.get(model, row_id) is not None:
+        logs.event("access_denied", "refused", reason="county", entity=model.__tablename__, entity_id=row_id)
+    abort(404)
 
 
 def light_expression(today: dt.date):
@@ -180,7 +188,7 @@ def visible_leads(user: User) -> Select:
 def get_lead_or_404(lead_id: int, user: User, *, for_edit: bool = False) -> Lead:
     lead = db.session.scalar(visible_leads(user).where(Lead.id == lead_id))
     if lead is None:
-        abort(404)
+        _not_found(Lead, lead_id, user)
     if for_edit and not lead.editable_by(user):
         abort(403)
     return lead

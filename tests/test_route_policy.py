@@ -67,7 +67,7 @@ POLICY: dict[str, Policy] = {
     "home.index": Policy("reader", {"GET": PAGE}),
     "core.healthz": Policy("public", {"GET": PAGE}),
     "auth.login": Policy("login", {"GET": PAGE, "POST": PAGE}),
-    "auth.logout": Policy("public", {"POST": (302, LOGIN)}, saves=("app_user",)),  # rotates the session token
+    "auth.logout": Policy("public", {"POST": (302, LOGIN)}, saves=("user_session",)),  # ends this session
     "auth.users": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "auth.disable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),
     "auth.enable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),

@@ -1,4 +1,4 @@
-"""Auth models room: roles, counties (current and legacy codes) and user accounts."""
+"""Auth models room: roles, counties (current and legacy codes), user accounts, their login sessions and login attempts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_type, utcnow
@@ -58,15 +58,10 @@ class User(UserMixin, db.Model):
     county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_enabled: Mapped[bool] = mapped_column(default=True)
-    # Part of the session identity: changing it ends every session that carries the old one.
-    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     county: Mapped[County | None] = relationship()
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:
@@ -76,12 +71,8 @@ class User(UserMixin, db.Model):
     def name_for_display(self) -> str:
         return self.display_name or self.username
 
-    def rotate_session_token(self) -> None:
-        self.session_token = secrets.token_hex(16)
-
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
-        self.rotate_session_token()
 
     def check_password(self, password: str) -> bool:
         try:
@@ -89,10 +80,6 @@ class User(UserMixin, db.Model):
         except (VerificationError, InvalidHashError):
             return False
         return True
-
-    def disable(self) -> None:
-        self.is_enabled = False
-        self.rotate_session_token()
 
     @property
     def can_edit_projects(self) -> bool:
@@ -106,6 +93,54 @@ class User(UserMixin, db.Model):
         if self.role in (Role.COMMERCE, Role.ADMIN):
             return True
         return self.role is Role.COUNTY and county_code is not None and county_code == self.county_code
+
+
+# Bookkeeping written on every login and (coarsely) every page view: whoever compares the database
+# before and after a request to prove it saved nothing leaves these two out.
+BOOKKEEPING_TABLES = ("user_session", "login_attempt")
+
+
+class SessionEnd(LabeledEnum):
+    LOGOUT = "logout", "退出登录"
+    IDLE = "idle", "闲置超时"
+    ABSOLUTE = "absolute", "超过最长登录时长"
+    PASSWORD = "password", "密码已更改"
+    DISABLED = "disabled", "账号已停用"
+
+
+class UserSession(db.Model):
+    """One login, held at the server: the session cookie carries only its random key."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the cookie's key: a copy of this table opens no session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # kept to the minute, see core.auth.sessions
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[SessionEnd | None] = mapped_column(enum_type(SessionEnd))
+    address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """A login tried with a name and a password, kept for a day for throttling (core.auth.throttle)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_attempted_at", "username", "attempted_at"),
+        Index("ix_login_attempt_address_attempted_at", "address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))  # as typed, trimmed and case-folded; may name no account
+    address: Mapped[str] = mapped_column(String(45))
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    succeeded: Mapped[bool]
 
 
 def burn_dummy_hash(password: str) -> None:

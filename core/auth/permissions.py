@@ -6,6 +6,8 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from core import logs
+
 from .models import Role
 
 
@@ -17,6 +19,7 @@ def roles_required(*roles: Role):
         @login_required
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
+                logs.event("access_denied", "refused", reason="role")
                 abort(403)
             return view(*args, **kwargs)
 

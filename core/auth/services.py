@@ -1,14 +1,13 @@
-"""Auth services room: creating, disabling and re-keying user accounts (flush, never commit)."""
+"""Auth services room: creating, disabling and re-keying user accounts, ending their sessions (flush, never commit)."""
 from __future__ import annotations
 
 import re
 
-from flask import current_app
-
-from core import audit
+from core import audit, logs
 from core.db import db
 
-from .models import County, Role, User
+from . import sessions
+from .models import County, Role, SessionEnd, User
 from .queries import resolve_county, user_by_username
 from .reference_data import CURRENT_COUNTIES, LEGACY_COUNTIES
 
@@ -57,16 +56,18 @@ def create_user(username: str, role: Role | str, password: str, *, county: str |
 def set_password(user: User, password: str, *, by: User | None = None) -> None:
     check_password_strength(password)
     user.set_password(password)
+    ended = sessions.end_all(user, SessionEnd.PASSWORD)
     db.session.flush()
-    _log("password changed", user, by)
+    _log("password changed", user, by, sessions_ended=ended)
 
 
 def disable_user(user: User, *, by: User | None = None) -> None:
     if by is not None and by.id == user.id:
         raise UserError("不能停用自己的账号。")
-    user.disable()
+    user.is_enabled = False
+    ended = sessions.end_all(user, SessionEnd.DISABLED)
     db.session.flush()
-    _log("user disabled", user, by)
+    _log("user disabled", user, by, sessions_ended=ended)
 
 
 def enable_user(user: User, *, by: User | None = None) -> None:
@@ -75,9 +76,13 @@ def enable_user(user: User, *, by: User | None = None) -> None:
     _log("user enabled", user, by)
 
 
-def _log(what: str, user: User, by: User | None, **extra) -> None:
-    audit.record("user", user.id, what.replace(" ", "_"), by, username=user.username, **extra)
-    current_app.logger.info("%s: %s by %s", what, user.username, by.username if by else "cli")
+def _log(what: str, user: User, by: User | None, *, sessions_ended: int | None = None, **extra) -> None:
+    action = what.replace(" ", "_")
+    audit.record("user", user.id, action, by, username=user.username, **extra)
+    fields = {f"target_{name}": value for name, value in extra.items()}  # "role", "county" are the actor's
+    if sessions_ended is not None:
+        fields["sessions_ended"] = sessions_ended
+    logs.event(action, target=user.username, by=by.username if by else "cli", **fields)
 
 
 def seed_counties() -> int:

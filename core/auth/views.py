@@ -6,18 +6,20 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from core.db import db, utcnow
+from core import clock, logs
+from core.db import db
 from core.extensions import login_manager
 
-from . import services
+from . import services, sessions, throttle
 from .forms import ConfirmForm, LoginForm, UserCreateForm
-from .models import User, burn_dummy_hash
+from .models import SessionEnd, User, burn_dummy_hash
 from .permissions import admin_required
 from .queries import current_counties, user_by_username, users_select
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "用户名或密码错误，或账号已停用。"
+LOGIN_THROTTLED = "登录失败次数过多，请 {minutes} 分钟后再试。"
 
 
 def init_app(app):
@@ -26,17 +28,8 @@ def init_app(app):
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    login_manager.user_loader(load_user)
-
-
-def load_user(session_id: str) -> User | None:
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_token != token or not user.is_enabled:
-        return None
-    return user
+    login_manager.user_loader(sessions.load_user)
+    app.before_request(sessions.enforce)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -59,30 +52,47 @@ def login():
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = user_by_username(form.username.data.strip())
-        if user is None:
-            burn_dummy_hash(form.password.data)
-        # Verify the password first, so a disabled account costs the same hash as any other.
-        elif user.check_password(form.password.data) and user.is_enabled:
-            session.clear()  # a fresh session on login: nothing carried over from before
-            login_user(user)
-            user.last_login_at = utcnow()
-            db.session.commit()
-            current_app.logger.info("login ok: %s", user.username)
-            return redirect(safe_next(form.next.data) or home_url())
-        current_app.logger.info("login failed: %r", form.username.data[:64])
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    username, address = form.username.data.strip(), request.remote_addr or ""
+    refusal = throttle.refusal(username, address)
+    if refusal is not None:  # refused before any password is hashed
+        logs.event("login_throttled", "refused", username=username, limit=refusal)
+        minutes = current_app.config["LOGIN_THROTTLE_MINUTES"]
+        flash(LOGIN_THROTTLED.format(minutes=minutes), "danger")
+        return render_template("auth/login.html", form=form), 429, {"Retry-After": str(minutes * 60)}
+    user = user_by_username(username)
+    if user is None:
+        burn_dummy_hash(form.password.data)
+        reason = "unknown_user"
+    # Verify the password first, so a disabled account costs the same hash as any other.
+    elif not user.check_password(form.password.data):
+        reason = "wrong_password"
+    else:
+        reason = None if user.is_enabled else "disabled"
+    throttle.record(username, address, succeeded=reason is None)
+    if reason is not None:
+        db.session.commit()
+        logs.event("login_failed", "failed", username=username, reason=reason)
         flash(LOGIN_FAILED, "danger")
-    return render_template("auth/login.html", form=form)
+        return render_template("auth/login.html", form=form)
+    session.clear()  # a fresh session on login: nothing carried over from before
+    sessions.start(user)
+    sessions.prune()
+    login_user(user)
+    user.last_login_at = clock.now()
+    db.session.commit()
+    logs.event("login_ok", user=user)
+    return redirect(safe_next(form.next.data) or home_url())
 
 
 @bp.post("/logout")
 def logout():
-    """Log the current user out and forget the session."""
+    """Log the current user out, ending this session at the server (their other sessions go on)."""
     if current_user.is_authenticated:
-        # A new session token makes a copy of this cookie useless (and ends the user's other sessions).
-        current_user.rotate_session_token()
+        sessions.end_current(SessionEnd.LOGOUT)
         db.session.commit()
+        logs.event("logout")
     logout_user()
     session.clear()
     flash("您已退出登录。", "info")
@@ -115,7 +125,7 @@ def users():
 @bp.post("/admin/users/<int:user_id>/disable")
 @admin_required
 def disable(user_id: int):
-    """Disable an account; its open sessions end on their next request."""
+    """Disable an account and end its open sessions."""
     return _toggle(user_id, services.disable_user, "已停用用户“{}”。")
 
 
@@ -144,5 +154,6 @@ def _toggle(user_id: int, action, message: str):
 
 @bp.app_context_processor
 def inject_auth():
-    return {"logout_form": ConfirmForm() if current_user.is_authenticated else None}
+    # formdata=None: on an error page (413) reading the request body would raise again.
+    return {"logout_form": ConfirmForm(formdata=None) if current_user.is_authenticated else None}
 

@@ -9,7 +9,8 @@ from core import audit, clock
 from core.auth.models import Role, User
 from core.auth.queries import current_counties
 from core.db import db
-from parks.models import Industry, Park
+from parks.models import Park
+from parks.queries import industries_with_chains
 
 from .. import queries, services
 from ..forms import FollowUpForm, LeadConvertForm, LeadForm, LeadStatusForm
@@ -35,7 +36,7 @@ def _lead_form_choices(form: LeadForm, lead=None) -> None:
         if lead is not None and lead.owner is not None and lead.owner.is_enabled and lead.owner not in owners:
             owners.insert(0, lead.owner)
     form.set_choices(counties=_counties(), parks=db.session.scalars(select(Park).order_by(Park.county_code, Park.position)).all(),
-                     industries=db.session.scalars(select(Industry).order_by(Industry.position)).all(), owners=owners)
+                     industries=industries_with_chains(), owners=owners)
 
 
 def _clocks():

@@ -9,6 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    url_for)
 from flask_login import current_user, login_required
 
+from core import logs
 from core.auth.models import Role
 from core.auth.permissions import admin_required
 from core.auth.queries import resolve_county
@@ -36,6 +37,12 @@ def staged_path(user_id: int, digest: str) -> str:
     return os.path.join(_import_dir(), f"{int(user_id)}-{digest}.xlsx")
 
 
+def display_name(client_name: str) -> str:
+    """The name the browser gave a file, for the batch list and the logs only: its last part, whichever
+    separator the client's system uses (never a path here: staged files are named by staged_path)."""
+    return os.path.basename(client_name.replace("\\", "/"))[:255]
+
+
 def stage_upload(data: bytes, user_id: int) -> str:
     digest = ledgers.sha256(data)
     now = time.time()
@@ -59,7 +66,7 @@ def upload():
         flash("请选择要导入的台账文件（.xlsx）。", "danger")
         return render_template("ledgers/import.html"), 400
     data = upload.stream.read(MAX_FILE_BYTES + 1)
-    filename = os.path.basename(upload.filename.replace("\\", "/"))[:255]
+    filename = display_name(upload.filename)
     try:
         if len(data) > MAX_FILE_BYTES:
             raise ExcelUnreadable(f"文件过大，上限为 {MAX_FILE_BYTES // 1024 // 1024} MB。")
@@ -70,6 +77,8 @@ def upload():
         return render_template("ledgers/import.html"), 400
     db.session.rollback()  # a dry run: nothing of it stays
     digest = stage_upload(data, current_user.id) if outcome.ok else None
+    logs.event("ledger_previewed", "ok" if outcome.ok else "refused", filename=filename,
+               create=outcome.count("create"), update=outcome.count("update"), problems=len(outcome.report.problems))
     return render_template("ledgers/import.html", outcome=outcome, filename=filename, digest=digest)
 
 
@@ -78,7 +87,7 @@ def upload():
 def confirm():
     """Import the previewed ledger in one transaction as one batch."""
     digest = request.form.get("sha256", "")
-    filename = request.form.get("filename", "")[:255]
+    filename = display_name(request.form.get("filename", ""))
     if not SHA_RE.fullmatch(digest):
         abort(400)
     path = staged_path(current_user.id, digest)
@@ -97,6 +106,8 @@ def confirm():
         db.session.rollback()
         return render_template("ledgers/import.html", outcome=outcome, filename=filename, digest=None)
     db.session.commit()
+    logs.event("ledger_imported", filename=filename, batch=outcome.batch.id, rows=outcome.batch.rows_total,
+               created=outcome.batch.created_count, updated=outcome.batch.updated_count)
     os.remove(path)
     flash(f"已导入台账（批次 #{outcome.batch.id}）：新建 {outcome.batch.created_count} 个项目，"
           f"更新 {outcome.batch.updated_count} 个。", "success")
@@ -123,6 +134,7 @@ def revert(batch_id: int):
         flash(str(exc), "warning")
     else:
         db.session.commit()
+        logs.event("ledger_reverted", batch=batch_id, deleted=result["deleted"], restored=result["restored"])
         flash(f"已撤销批次 #{batch_id}：删除 {result['deleted']} 个新建项目，恢复 {result['restored']} 个项目。", "success")
     return redirect(url_for("ledgers.batches"))
 
@@ -140,6 +152,7 @@ def export():
         code = found.code if found is not None else None
     rows = ledgers.export_rows(code, user=current_user)
     body = export_ledger(rows, title=ledgers.export_title(code))
+    logs.event("ledger_exported", scope=code or "all", rows=len(rows))
     name = f"ledger-{code or 'all'}.xlsx"
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -11,6 +11,7 @@ from core.auth.permissions import admin_required
 from core.auth.queries import current_counties
 from core.db import db
 from parks.models import Industry, Park
+from parks.queries import industries_with_chains
 
 from .. import queries, services
 from ..forms import (ApprovalForm, ApprovalTypeForm, BlockerCloseForm, BlockerEscalateForm, BlockerForm, ConvertForm,
@@ -27,7 +28,7 @@ def _form_choices(form: ProjectForm) -> None:
     if current_user.role is Role.COUNTY:
         counties = [c for c in counties if c.code == current_user.county_code]
     parks = db.session.scalars(select(Park).order_by(Park.county_code, Park.position)).all()
-    industries = db.session.scalars(select(Industry).order_by(Industry.position)).all()
+    industries = industries_with_chains()
     leaders = db.session.scalars(select(User).where(User.role == Role.LEADER, User.is_enabled)
                                  .order_by(User.display_name, User.username)).all()
     events = db.session.scalars(select(SigningEvent).order_by(SigningEvent.date.desc())).all()

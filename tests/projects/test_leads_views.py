@@ -44,8 +44,12 @@ def as_county(app, county_user):
 
 
 @pytest.fixture
-def freeze(monkeypatch):
-    """freeze(moment): from now on clock.now() is ``moment`` in the app and here."""
+def freeze(app, monkeypatch):
+    """freeze(moment): from now on clock.now() is ``moment`` in the app and here. The clock jumps
+    days past the logins made before it, so their idle and age limits are lifted for the test."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 100 * 24 * 60)
+    monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_HOURS", 100 * 24)
+
     def at(moment: dt.datetime) -> dt.datetime:
         monkeypatch.setattr(clock, "now", lambda: moment)
         return moment

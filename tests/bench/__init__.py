@@ -1,0 +1,1 @@
+"""Tests that run the live benches in their short form."""

@@ -26,6 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind a reverse proxy the client is in X-Forwarded-For: login throttling and the logs need it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
 
+    # Chinese names stay readable in JSON and GeoJSON (and ~30 % smaller than \u escapes).
+    app.json.ensure_ascii = False
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -38,7 +38,6 @@ class Defaults:
     LEAD_FIRST_RESPONSE_DAYS = 1  # a new lead gets its first follow-up within this many days
     LEAD_ASSESS_DAYS = 3  # and is assessed (研判) within this many
     LEAD_FOLLOW_UP_DAYS = 14  # a lead in 在谈 is followed up at least this often
-    JSON_AS_ASCII = False
     # gzip (Flask-Compress) for pages, JSON and GeoJSON: the map of 10,000 projects shrinks ~10×.
     COMPRESS_MIMETYPES = ["text/html", "application/json", "application/geo+json", "text/css",
                           "application/javascript", "text/javascript"]

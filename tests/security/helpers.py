@@ -11,6 +11,7 @@ from flask import Flask, url_for
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from core.app import create_app
+from core.auth import models as auth_models
 from core.db import db
 from tests.projects.web import snapshot
 from tests.test_route_policy import IGNORED_METHODS, World, valid_payload
@@ -18,7 +19,7 @@ from tests.test_route_policy import IGNORED_METHODS, World, valid_payload
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Tables a request may write without changing any data: the login and session bookkeeping
 # (server-side sessions, login attempts). Every other table must read back exactly the same.
-BOOKKEEPING_TABLES = frozenset({"user_session", "login_attempt"})
+BOOKKEEPING_TABLES = frozenset(auth_models.BOOKKEEPING_TABLES)
 # Not in db.metadata (Alembic keeps it), but a request that moved it would change the schema's record.
 ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String(32)))
 # URL arguments naming a row of one county: crawl them for the official's own county and another's.

@@ -93,7 +93,7 @@ def _prepare(db_path: Path, today: dt.date) -> dict:
             "foreign_project": foreign_id}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory):
     """Migrate, seed, add the users and 60 demo projects with the real CLI, then serve them with gunicorn."""
     tmp_path = tmp_path_factory.mktemp("journeys")
@@ -108,7 +108,7 @@ def site(tmp_path_factory):
         yield Site(base=base, today=today, **chosen)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     with chromium() as instance:
         yield instance

@@ -1,18 +1,21 @@
-"""Factory room: create_app wires config, extensions, each domain and the error pages."""
+"""The composition root: create_app wires config, extensions, the domains (from one list) and the error pages."""
 from __future__ import annotations
 
+import importlib
 import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import maps
-import parks
-import projects
 from core import auth, cli, config, errors, logs, security, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
+# Each domain's package, in dependency order: each registers its blueprints, CLI commands, seed and demo
+# steps and template helpers in its init_app. The order is also the order of `flask seed`, the demo data
+# and the panels on the project and park pages.
+DOMAINS = ("parks", "projects", "projects.events", "projects.reports", "projects.leads", "projects.ledgers",
+           "maps")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -39,10 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     auth.init_app(app)
-    parks.init_app(app)
-    projects.init_app(app)
-    maps.init_app(app)
     cli.init_app(app)
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app)
     app.config.setdefault("HOME_ENDPOINT", "home.index")
     errors.init_app(app)
     return app

@@ -1,4 +1,5 @@
-"""Errors room: Chinese error pages (no tracebacks) and a rollback after a failed request."""
+"""The one error base every domain raises (invalid input, not allowed, conflict, not found), and the Chinese
+error pages and JSON errors each becomes; unexpected errors roll back and show a page without a traceback."""
 from __future__ import annotations
 
 from flask import current_app, render_template, request
@@ -9,6 +10,40 @@ from werkzeug.exceptions import HTTPException
 
 from core import logs
 from core.db import db
+
+class UserError(Exception):
+    """Something the user can fix or must be told, never a bug: ``message`` is Chinese, and ``errors`` maps
+    form fields (or "") to messages when the input names the fields at fault."""
+
+    status = 400
+
+    def __init__(self, message: str = "", errors: dict[str, str] | None = None):
+        self.errors = dict(errors) if errors else ({"": message} if message else {})
+        self.message = message or "；".join(self.errors.values())
+        super().__init__(self.message)
+
+
+class InvalidInput(UserError):
+    """The input breaks a rule; nothing was saved."""
+
+
+class NotAllowed(UserError):
+    """The user's role or county may not do this."""
+
+    status = 403
+
+
+class Conflict(UserError):
+    """Someone else changed the record since the user loaded it."""
+
+    status = 409
+
+
+class NotFound(UserError):
+    """The record does not exist, or is another county's (the two look the same)."""
+
+    status = 404
+
 
 MESSAGES = {
     400: ("请求有误", "提交的内容不完整或已过期，请返回后重试。"),
@@ -26,6 +61,7 @@ def init_app(app):
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(StaleDataError, handle_stale_data)
+    app.register_error_handler(UserError, handle_user_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
 
@@ -36,8 +72,15 @@ def handle_stale_data(exc: StaleDataError):
     return render_error(409)
 
 
-def render_error(code: int):
-    title, message = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
+def handle_user_error(exc: UserError):
+    # Reached only when no view caught it: the transaction helper has rolled back already.
+    db.session.rollback()
+    return render_error(exc.status, exc.message)
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
+    message = message or default
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "message": message}, code
     return render_template("errors/error.html", code=code, title=title, message=message), code

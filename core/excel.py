@@ -15,6 +15,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.xml import DEFUSEDXML
 from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
+from core.errors import InvalidInput
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DATA_ROWS = 20_000
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # sum of the members' uncompressed sizes
@@ -30,7 +32,7 @@ FORMULA = "formula"
 assert DEFUSEDXML, "openpyxl must parse through defusedxml"
 
 
-class ExcelUnreadable(ValueError):
+class ExcelUnreadable(InvalidInput):
     """The upload is not a readable, safe .xlsx workbook; the message is for the user (Chinese)."""
 
 

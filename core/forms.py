@@ -6,9 +6,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField
+from wtforms.validators import Length, NumberRange
 
 _ROUNDABLE_BELOW = Decimal("1e15")
 _MONEY_NOISE = re.compile(r"[,，\s]|万元$|万$")
+
+
+MAX_MONEY = 9_999_999_999  # 万元; far above any real project, below the column's limit
+money_range = NumberRange(min=0, max=MAX_MONEY, message="金额须为 0 到 9,999,999,999 万元之间的数字（不能为负数）。")
+
+
+def at_most(limit: int, what: str) -> Length:
+    # WTForms has no Chinese text for a max-only Length ("Field must be at most ..."): say it here.
+    return Length(max=limit, message=f"{what}不能超过 {limit} 个字符。")
 
 
 class Form(FlaskForm):

@@ -9,7 +9,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from projects.models import BlockerCategory
+from projects.reports.models import BlockerCategory
 from projects.stages import SignType, Stage
 
 MONEY_FORMAT = '#,##0.00" 万元"'

@@ -12,9 +12,12 @@ from core.auth.models import County, Role, User
 from core.auth.reference_data import EXTENT
 from core.db import db
 from parks.models import Industry, Park, Zone
-from projects.models import Blocker, Project, SigningEvent
-from projects.queries import (ListFilters, completeness_by_county, filtered_projects, light_expression, next_month,
-                              visible_projects)
+from core.clock import next_month
+from projects.events.models import SigningEvent
+from projects.models import Project
+from projects.queries import ListFilters, filtered_projects, light_expression, visible_projects
+from projects.reports.models import Blocker
+from projects.reports.queries import completeness_by_county
 from projects.stages import Light, SignType, Stage
 
 from .coords import spread

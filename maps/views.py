@@ -13,10 +13,11 @@ from core.auth.models import Role
 from core.auth.queries import current_counties
 from core.db import db
 from parks.queries import industries
-from projects.models import SigningEvent
-from projects.queries import ListFilters, completeness_by_county, sign_years
+from core.clock import parse_month
+from projects.events.models import SigningEvent
+from projects.queries import ListFilters, sign_years
+from projects.reports.queries import completeness_by_county
 from projects.stages import Light, SignType, Stage
-from projects.views.common import parse_month
 
 from . import folium_map, queries
 from .forms import DashboardFilterForm, MapFilterForm

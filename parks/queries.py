@@ -43,6 +43,16 @@ def industries_with_chains() -> list[Industry]:
                                    .options(selectinload(Industry.chains).selectinload(Chain.nodes))))
 
 
+def parks_by_county() -> list[Park]:
+    """Every park, county by county (the forms' park picker shows "县区 · 园区")."""
+    return list(db.session.scalars(select(Park).order_by(Park.county_code, Park.position)
+                                   .options(selectinload(Park.county))))
+
+
+def parks_in_order() -> list[Park]:
+    return list(db.session.scalars(select(Park).order_by(Park.position)))
+
+
 def park_detail(park_id: int) -> Park:
     return db.one_or_404(select(Park).where(Park.id == park_id).options(
         selectinload(Park.enterprises), selectinload(Park.county),

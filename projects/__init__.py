@@ -1,8 +1,12 @@
-"""Projects package: signed investment projects through their stages, with approvals and milestones."""
+"""Projects: signed investment projects through their stages, with approval items, milestones and their
+timeline; leads, events, reports and ledgers are packages built on it."""
 
 
 def init_app(app):
-    from . import cli, views
+    from core.cli import add_seed_step
+
+    from . import cli, services, views
 
     views.init_app(app)
     cli.init_app(app)
+    add_seed_step(app, lambda: f"前期手续类型新增 {services.seed_approval_types()} 个")

@@ -1,14 +1,15 @@
-"""Projects CLI room: `flask demo-data` (realistic demo projects) and `flask ledger import|export`."""
+"""`flask demo-data`: realistic, clearly marked demo projects (and what the packages built on them add)."""
 from __future__ import annotations
 
 import click
 
+from core.transaction import transaction
+
 from .demo import generate
 
 
-def init_app(app):
+def init_app(app) -> None:
     app.cli.add_command(demo_data)
-    app.cli.add_command(ledger)
 
 
 @click.command("demo-data")
@@ -18,101 +19,5 @@ def init_app(app):
 @click.option("--seed", "random_seed", type=int, default=None, help="随机种子（便于复现）")
 def demo_data(count, if_empty, random_seed):
     """生成演示项目（备注中注明“演示数据”），分布于各园区、阶段、县区和日期。"""
-    generate(count, if_empty=if_empty, random_seed=random_seed)
-
-
-@click.group("ledger")
-def ledger():
-    """导入、导出项目台账（.xlsx）。"""
-
-
-def _ledger_user(username: str | None):
-    from sqlalchemy import select
-
-    from core.auth.models import Role, User
-    from core.db import db
-
-    if username:
-        user = db.session.scalar(select(User).where(User.username == username))
-        if user is None or not user.is_enabled:
-            raise click.ClickException(f"用户“{username}”不存在或已停用。")
-        return user
-    user = db.session.scalar(select(User).where(User.role == Role.ADMIN, User.is_enabled).order_by(User.id))
-    if user is None:
-        raise click.ClickException("请用 --user 指定导入人（系统中没有启用的管理员账号）。")
-    return user
-
-
-@ledger.command("import")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="只校验并预览，不写入数据库")
-@click.option("--user", "username", default=None, help="以该用户的名义导入（默认：第一个管理员）")
-def ledger_import(path, dry_run, username):
-    """导入台账：整表校验，任何一行有误则全部不导入（逐行列出问题，退出码 1）；文件无法读取退出码 2。"""
-    import os
-
-    from core.db import db
-    from core.excel import MAX_FILE_BYTES, ExcelUnreadable
-
-    from . import ledgers
-
-    try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            raise ExcelUnreadable(f"文件过大，上限为 {MAX_FILE_BYTES // 1024 // 1024} MB。")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        click.echo(f"无法读取文件：{exc.strerror or exc}", err=True)
-        raise SystemExit(2) from None
-    except ExcelUnreadable as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
-    user = _ledger_user(username)
-    try:
-        outcome = ledgers.import_ledger(data, by=user, filename=os.path.basename(path), dry_run=dry_run)
-    except ExcelUnreadable as exc:
-        db.session.rollback()
-        click.echo(str(exc), err=True)
-        raise SystemExit(2) from None
-    except ledgers.LedgerRefused as exc:
-        db.session.rollback()
-        click.echo(str(exc), err=True)
-        raise SystemExit(1) from None
-    for notice in outcome.report.notices:
-        click.echo(f"提示：{notice}")
-    if not outcome.ok:
-        db.session.rollback()
-        for line in outcome.report.lines():
-            click.echo(line)
-        click.echo(f"共 {len(outcome.report.problems)} 处问题，未导入任何数据。", err=True)
-        raise SystemExit(1)
-    created, updated, unchanged = outcome.count("create"), outcome.count("update"), outcome.count("unchanged")
-    summary = f"新建 {created} 个项目，更新 {updated} 个，无变化 {unchanged} 个，跳过 {len(outcome.report.skipped_rows)} 行（空行、合计行）。"
-    if dry_run:
-        db.session.rollback()
-        click.echo("预览（未写入）：" + summary)
-        return
-    db.session.commit()
-    click.echo(f"已导入（批次 #{outcome.batch.id}）：" + summary)
-
-
-@ledger.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True))
-@click.option("--county", "county", default=None, help="只导出该县区（代码或名称，旧区划亦可）")
-def ledger_export(path, county):
-    """导出项目台账（标题行、两行表头、每个项目一行、合计行）。"""
-    from core.auth.queries import resolve_county
-
-    from . import ledgers
-    from .excel import export_ledger
-
-    code = None
-    if county:
-        found = resolve_county(county)
-        if found is None:
-            raise click.ClickException(f"未知的县区：{county}")
-        code = found.code
-    rows = ledgers.export_rows(code)
-    with open(path, "wb") as handle:
-        handle.write(export_ledger(rows, title=ledgers.export_title(code)))
-    click.echo(f"已导出 {len(rows)} 个项目到 {path}")
+    with transaction():
+        generate(count, if_empty=if_empty, random_seed=random_seed)

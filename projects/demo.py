@@ -1,4 +1,5 @@
-"""Demo-data room: realistic, clearly marked demo projects written in bulk (for `make run` and benchmarks)."""
+"""Demo data: realistic, clearly marked demo projects written in bulk (for `make run` and benchmarks);
+packages built on projects add their own steps (signing events, reports, leads)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +7,8 @@ import random
 from decimal import Decimal
 
 import click
-from sqlalchemy import func, insert, select, update
+from flask import current_app
+from sqlalchemy import func, insert, select
 
 from core.auth.models import Role, User
 from core.auth.reference_data import CURRENT_COUNTIES
@@ -14,9 +16,8 @@ from core.db import db, utcnow
 from core.validators import CREDIT_CODE_CHARS, company_key, credit_code_check_char
 from parks.models import Chain, ChainNode, Park
 
-from .models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Blocker, BlockerCategory,
-                     EventKind, FollowUp, FollowUpKind, InvestorOrigin, InvestorType, Lead, LeadSource, LeadStatus,
-                     Milestone, ProgressReport, Project, ProjectEvent, SigningEvent)
+from .models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, InvestorOrigin,
+                     InvestorType, Milestone, Project, ProjectEvent)
 from .stages import PIPELINE, SignType, Stage
 
 DEMO_NOTE = "【演示数据】由 flask demo-data 生成，不是真实项目。"
@@ -38,6 +39,13 @@ UNITS = ["市工信局", "市发改委", "市商务局", "县工信局", "园区
 # Project count weights per stage: most signed projects are still before or in construction.
 STAGE_WEIGHTS = {Stage.NEGOTIATING: 6, Stage.SIGNED: 18, Stage.APPROVAL: 22, Stage.STARTED: 24,
                  Stage.COMPLETED: 8, Stage.PRODUCING: 14, Stage.PAUSED: 5, Stage.DROPPED: 3}
+
+
+def add_demo_step(app, *, prepare=None, finish=None) -> None:
+    """Let a package built on projects add to the demo data. ``prepare(today)`` runs before the projects are
+    written and returns ``hook(rng, row)``, called on each new project's row; ``finish(rng, first_id, end_id,
+    today, now, parks)`` runs after them and returns what it made, in words. Steps run in registration order."""
+    app.extensions.setdefault("demo_steps", []).append((prepare, finish))
 
 
 def _credit_code(rng: random.Random) -> str:
@@ -71,7 +79,8 @@ def generate(count: int, *, if_empty: bool = False, random_seed: int | None = No
     stages, weights = zip(*STAGE_WEIGHTS.items())
     now = utcnow()
     first_id = (db.session.scalar(select(func.max(Project.id))) or 0) + 1
-    events = _signing_events(today)
+    steps = current_app.extensions.get("demo_steps", [])
+    hooks = [prepare(today) for prepare, _ in steps if prepare is not None]
     made = 0
     while made < count:
         batch = min(BATCH, count - made)
@@ -83,7 +92,8 @@ def generate(count: int, *, if_empty: bool = False, random_seed: int | None = No
             code = industry_codes.get(industry_id, "fluorine")
             stage = rng.choices(stages, weights)[0]
             row = _project_row(rng, pid, park, industry_id, code, stage, nodes_by_industry, leaders, today, now)
-            _credit_to_event(rng, row, events)
+            for hook in hooks:
+                hook(rng, row)
             projects.append(row)
             started = row["actual_start"] is not None
             for position, kind in enumerate(types):
@@ -110,131 +120,8 @@ def generate(count: int, *, if_empty: bool = False, random_seed: int | None = No
             db.session.execute(insert(Milestone), milestones)
         db.session.execute(insert(ProjectEvent), history)
         made += batch
-    _reports_and_blockers(rng, first_id, first_id + made, today, now)
-    leads = _leads(rng, min(60, max(10, count // 10)), parks, today, now)
-    db.session.commit()
-    click.echo(f"已生成 {made} 个演示项目、{leads} 条招商线索，以及签约活动、月度进展和存在问题（均注明“演示数据”）。")
-    return made
-
-
-EVENT_TEMPLATES = [((6, 18), "第{n}届中国·海峡项目成果交易会（6·18）", "福州", "福建省人民政府", 2003),
-                   ((9, 8), "第{n}届中国国际投资贸易洽谈会（9·8投洽会）", "厦门", "商务部", 1997),
-                   ((11, 5), "第{n}届中国国际进口博览会", "上海", "商务部、上海市人民政府", 2018),
-                   ((3, 28), "{year}年三明市重点项目集中签约活动", "三明", "三明市人民政府", None)]
-
-
-def _signing_events(today: dt.date) -> list[SigningEvent]:
-    """The city's usual signing events of the last five years (existing ones are reused)."""
-    events = []
-    for year in range(today.year - 5, today.year + 1):
-        for (month, day), pattern, place, organiser, first_year in EVENT_TEMPLATES:
-            date = dt.date(year, month, day)
-            if date > today:
-                continue
-            name = pattern.format(n=year - first_year + 1 if first_year else "", year=year)
-            event = db.session.scalar(select(SigningEvent).where(SigningEvent.name == name))
-            if event is None:
-                event = SigningEvent(name=name, date=date, place=place, organiser=organiser, notes=DEMO_NOTE)
-                db.session.add(event)
-            events.append(event)
-    db.session.flush()
-    return events
-
-
-def _credit_to_event(rng: random.Random, row: dict, events: list[SigningEvent]) -> None:
-    """About half the signed projects were signed at an event: move their sign date onto it."""
-    if row["sign_date"] is None or rng.random() < 0.5:
-        return
-    candidates = [e for e in events if e.date <= (row["actual_start"] or row["sign_date"] + dt.timedelta(days=60))]
-    if not candidates:
-        return
-    event = min(candidates, key=lambda e: abs((e.date - row["sign_date"]).days))
-    row["signing_event_id"], row["sign_date"] = event.id, event.date
-    if row["signed_as"] == SignType.CONTRACT.value:
-        row["contract_date"] = event.date
-    elif row["contract_date"] is not None and row["contract_date"] < event.date:
-        row["contract_date"] = event.date
-
-
-def _reports_and_blockers(rng, first_id: int, end_id: int, today: dt.date, now) -> None:
-    """Monthly reports for the last three months and a few open problems, then derived totals."""
-    rows = db.session.execute(select(Project.id, Project.stage, Project.sign_date, Project.actual_production,
-                                     Project.total_investment)
-                              .where(Project.id >= first_id, Project.id < end_id)).all()
-    this_month = today.replace(day=1)
-    months = [this_month]
-    for _ in range(2):
-        months.append((months[-1] - dt.timedelta(days=1)).replace(day=1))
-    reports, blockers = [], []
-    for pid, stage, sign_date, production, total in rows:
-        if stage in (Stage.SIGNED, Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING) and sign_date:
-            for month in months:
-                if month < sign_date.replace(day=1) or (production and month > production.replace(day=1)):
-                    continue
-                if rng.random() < (0.45 if month == this_month else 0.8):
-                    invest = (total * Decimal(rng.randrange(0, 4)) / 100).quantize(Decimal("0.01"))
-                    reports.append({"project_id": pid, "month": month, "investment": invest,
-                                    "funds_arrived": (invest * Decimal(rng.randrange(50, 100)) / 100).quantize(Decimal("0.01")),
-                                    "note": "按计划推进" if invest else "", "no_change": invest == 0,
-                                    "reported_by_id": None, "reported_at": now})
-        if stage not in (Stage.DROPPED, Stage.PRODUCING, Stage.NEGOTIATING) and rng.random() < 0.08:
-            category = rng.choice(list(BLOCKER_SAMPLES))
-            blockers.append({"project_id": pid, "category": category.value, "description": BLOCKER_SAMPLES[category][0],
-                             "department": BLOCKER_SAMPLES[category][1],
-                             "due_date": today + dt.timedelta(days=rng.randrange(-20, 45)),
-                             "escalated": rng.random() < 0.3, "closed_at": None, "closing_note": "",
-                             "created_by_id": None, "created_at": now})
-    if reports:
-        db.session.execute(insert(ProgressReport), reports)
-    if blockers:
-        db.session.execute(insert(Blocker), blockers)
-    totals = (select(func.coalesce(func.sum(ProgressReport.investment), 0))
-              .where(ProgressReport.project_id == Project.id).scalar_subquery())
-    funds = (select(func.coalesce(func.sum(ProgressReport.funds_arrived), 0))
-             .where(ProgressReport.project_id == Project.id).scalar_subquery())
-    db.session.execute(update(Project).where(Project.id >= first_id, Project.id < end_id)
-                       .values(investment_completed=Project.investment_baseline + totals, funds_arrived=funds)
-                       .execution_options(synchronize_session=False))
-
-
-BLOCKER_SAMPLES = {
-    BlockerCategory.LAND: ("项目用地征迁尚未完成，影响按期供地", "县自然资源局"),
-    BlockerCategory.EIA: ("环评报告需补充含氟废气治理方案", "市生态环境局"),
-    BlockerCategory.FUNDING: ("企业融资未到位，二期设备采购推迟", "县金融办"),
-    BlockerCategory.APPROVAL: ("能评审查排队时间较长", "市发改委"),
-    BlockerCategory.UTILITIES: ("园区 110kV 专线尚未接入", "国网三明供电公司"),
-    BlockerCategory.OTHER: ("用工招聘困难，技术工人缺口较大", "县人社局"),
-}
-
-
-def _leads(rng, count: int, parks, today: dt.date, now) -> int:
-    """Leads in every status, some of them overdue, with follow-ups."""
-    owners = db.session.scalars(select(User.id).where(User.role == Role.COMMERCE)).all() or [None]
-    made = 0
-    for _ in range(count):
-        park = rng.choice(parks)
-        firm = rng.choice(FIRM_PREFIXES) + "".join(rng.sample(FIRM_WORDS, 2)) + rng.choice(FIRM_SUFFIXES)
-        status = rng.choices(list(LeadStatus), [30, 20, 30, 0, 10])[0]
-        created = now - dt.timedelta(days=rng.randrange(0, 120), hours=rng.randrange(0, 24))
-        lead = Lead(investor_name=firm, investor_key=company_key(firm), contact_person=rng.choice(["张总", "李总", "王经理", "陈董"]),
-                    contact_phone=f"139{rng.randrange(10**7, 10**8)}", investor_origin=rng.choice(list(InvestorOrigin)),
-                    industry_id=park.industry_id, county_code=park.county_code, park_id=park.id,
-                    estimated_investment=Decimal(rng.choice([5000, 10000, 30000, 80000])), source=rng.choice(list(LeadSource)),
-                    referrer=rng.choice(["", "三明商会", "省投促中心", "园区管委会"]), owner_id=rng.choice(owners),
-                    notes=DEMO_NOTE, status=status, abandon_reason="投资方另选址" if status is LeadStatus.ABANDONED else "",
-                    status_changed_at=created + dt.timedelta(days=rng.randrange(0, 5)), created_at=created, updated_at=created)
-        db.session.add(lead)
-        if status is not LeadStatus.NEW or rng.random() < 0.5:
-            first = (created.astimezone(dt.UTC) + dt.timedelta(days=rng.randrange(0, 3))).date()
-            for step in range(rng.randrange(1, 4)):
-                day = min(today, first + dt.timedelta(days=step * rng.randrange(5, 25)))
-                lead.follow_ups.append(FollowUp(date=day, kind=rng.choice(list(FollowUpKind)),
-                                                summary=rng.choice(["电话沟通投资意向", "赴企业总部走访", "企业来明考察园区", "洽谈用地与配套条件"]),
-                                                next_step=rng.choice(["", "提供园区用地资料", "安排县领导会见"]),
-                                                next_due=day + dt.timedelta(days=rng.randrange(3, 30)) if rng.random() < 0.6 else None,
-                                                created_at=created))
-        made += 1
-    db.session.flush()
+    made_too = [finish(rng, first_id, first_id + made, today, now, parks) for _, finish in steps if finish is not None]
+    click.echo(f"已生成 {made} 个演示项目" + "".join(f"、{words}" for words in made_too) + "（均注明“演示数据”）。")
     return made
 
 

@@ -1,4 +1,5 @@
-"""Projects models room: projects, approval items and their types, milestones and the audit trail."""
+"""The project's tables: projects, approval items and their types, milestones and the project timeline;
+who may edit projects."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,12 @@ from parks.models import ChainNode, Industry, Park
 from .stages import Facts, Light, SignType, Stage, milestone_light, worst_light
 
 Money = Numeric(14, 2)
+EDITOR_ROLES = (Role.COMMERCE, Role.COUNTY, Role.ADMIN)
+
+
+def can_edit_projects(user) -> bool:
+    """Commerce staff, county officials and administrators keep projects and leads; leaders only read."""
+    return user.is_authenticated and user.role in EDITOR_ROLES
 
 
 class InvestorOrigin(LabeledEnum):
@@ -102,7 +109,6 @@ class Project(db.Model):
     park: Mapped[Park | None] = relationship()
     industry: Mapped[Industry | None] = relationship()
     chain_node: Mapped[ChainNode | None] = relationship()
-    signing_event: Mapped[SigningEvent | None] = relationship(back_populates="projects")
     hooked_leader: Mapped[User | None] = relationship(foreign_keys=[hooked_leader_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
     approvals: Mapped[list[ApprovalItem]] = relationship(
@@ -111,13 +117,11 @@ class Project(db.Model):
         back_populates="project", order_by="Milestone.planned_date", cascade="all, delete-orphan")
     events: Mapped[list[ProjectEvent]] = relationship(
         back_populates="project", order_by="ProjectEvent.id.desc()", cascade="all, delete-orphan")
-    reports: Mapped[list[ProgressReport]] = relationship(
-        back_populates="project", order_by="ProgressReport.month.desc()", cascade="all, delete-orphan")
-    blockers: Mapped[list[Blocker]] = relationship(
-        back_populates="project", order_by="Blocker.id.desc()", cascade="all, delete-orphan")
+    # signing_event, reports and blockers are added by projects.events and projects.reports (backrefs):
+    # the project knows nothing of the packages built on it.
 
     def editable_by(self, user: User) -> bool:
-        return user.can_edit_projects and user.may_edit_county(self.county_code)
+        return can_edit_projects(user) and user.may_edit_county(self.county_code)
 
     @property
     def construction_permit_done(self) -> bool:
@@ -217,197 +221,3 @@ class ProjectEvent(db.Model):
 
     project: Mapped[Project] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()
-
-
-
-class SigningEvent(db.Model):
-    """A signing event (签约活动): a project is credited to the event where it was first signed."""
-
-    __tablename__ = "signing_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    date: Mapped[dt.date] = mapped_column(Date, index=True)
-    place: Mapped[str] = mapped_column(String(100), default="")
-    organiser: Mapped[str] = mapped_column(String(100), default="")
-    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))  # a county's own event
-    notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    county: Mapped[County | None] = relationship()
-    projects: Mapped[list[Project]] = relationship(back_populates="signing_event")
-
-
-class ProgressReport(db.Model):
-    """One project's monthly report (月度进展): investment completed and funds arrived that month."""
-
-    __tablename__ = "progress_report"
-    __table_args__ = (UniqueConstraint("project_id", "month"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    month: Mapped[dt.date] = mapped_column(Date, index=True)  # the first day of the month
-    investment: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    funds_arrived: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    note: Mapped[str] = mapped_column(Text, default="")
-    no_change: Mapped[bool] = mapped_column(default=False)
-    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    project: Mapped[Project] = relationship(back_populates="reports")
-    reported_by: Mapped[User | None] = relationship()
-
-
-class BlockerCategory(LabeledEnum):
-    LAND = "land", "用地"
-    EIA = "eia", "环评"
-    FUNDING = "funding", "资金"
-    APPROVAL = "approval", "审批"
-    UTILITIES = "utilities", "配套"
-    OTHER = "other", "其他"
-
-
-class Blocker(db.Model):
-    """A problem holding a project back (存在问题) and the department that must act."""
-
-    __tablename__ = "blocker"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    category: Mapped[BlockerCategory] = mapped_column(enum_type(BlockerCategory))
-    description: Mapped[str] = mapped_column(Text)
-    department: Mapped[str] = mapped_column(String(100), default="")
-    due_date: Mapped[dt.date | None] = mapped_column(Date)
-    escalated: Mapped[bool] = mapped_column(default=False)  # raised to the hooked leader
-    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
-    closing_note: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    project: Mapped[Project] = relationship(back_populates="blockers")
-    created_by: Mapped[User | None] = relationship()
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
-
-
-class LeadStatus(LabeledEnum):
-    NEW = "new", "新线索"
-    ASSESSING = "assessing", "研判"
-    NEGOTIATING = "negotiating", "在谈"
-    SIGNED = "signed", "已签约"
-    ABANDONED = "abandoned", "放弃"
-
-
-class LeadSource(LabeledEnum):
-    VISIT = "visit", "走访"
-    EXPO = "expo", "展会"
-    BUSINESS_REFERRAL = "business_referral", "以商招商"
-    FUND = "fund", "基金招商"
-    THIRD_PARTY = "third_party", "第三方"
-    MINGSHANG = "mingshang", "明商回归"
-    CHAIN = "chain", "产业链招商"
-    OTHER = "other", "其他"
-
-
-class FollowUpKind(LabeledEnum):
-    PHONE = "phone", "电话"
-    VISIT = "visit", "走访"
-    MEETING = "meeting", "洽谈"
-    RECEPTION = "reception", "来访接待"
-    OTHER = "other", "其他"
-
-
-class Lead(db.Model):
-    """An investment lead (招商线索) followed up until it is signed or abandoned."""
-
-    __tablename__ = "lead"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    investor_name: Mapped[str] = mapped_column(String(200))
-    investor_key: Mapped[str] = mapped_column(String(200), index=True)
-    investor_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
-    contact_person: Mapped[str] = mapped_column(String(50), default="")
-    contact_phone: Mapped[str] = mapped_column(String(30), default="")
-    investor_origin: Mapped[InvestorOrigin | None] = mapped_column(enum_type(InvestorOrigin))
-    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"))
-    chain_node_id: Mapped[int | None] = mapped_column(ForeignKey("chain_node.id"))
-    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"), index=True)
-    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"))
-    estimated_investment: Mapped[Decimal | None] = mapped_column(Money)
-    source: Mapped[LeadSource] = mapped_column(enum_type(LeadSource))
-    referrer: Mapped[str] = mapped_column(String(100), default="")
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
-    notes: Mapped[str] = mapped_column(Text, default="")
-    duplicate_note: Mapped[str] = mapped_column(Text, default="")  # why it was saved despite a match
-    status: Mapped[LeadStatus] = mapped_column(enum_type(LeadStatus), default=LeadStatus.NEW, index=True)
-    abandon_reason: Mapped[str] = mapped_column(Text, default="")
-    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), unique=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}
-
-    industry: Mapped[Industry | None] = relationship()
-    chain_node: Mapped[ChainNode | None] = relationship()
-    county: Mapped[County | None] = relationship()
-    park: Mapped[Park | None] = relationship()
-    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
-    project: Mapped[Project | None] = relationship()
-    follow_ups: Mapped[list[FollowUp]] = relationship(
-        back_populates="lead", order_by="FollowUp.date.desc()", cascade="all, delete-orphan")
-
-    def editable_by(self, user: User) -> bool:
-        if user.role is Role.COUNTY:
-            return self.county_code is not None and self.county_code == user.county_code
-        return user.can_edit_projects
-
-
-class FollowUp(db.Model):
-    """One follow-up (跟进记录) on a lead: what happened and what comes next."""
-
-    __tablename__ = "follow_up"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
-    date: Mapped[dt.date] = mapped_column(Date)
-    kind: Mapped[FollowUpKind] = mapped_column(enum_type(FollowUpKind))
-    summary: Mapped[str] = mapped_column(Text)
-    next_step: Mapped[str] = mapped_column(Text, default="")
-    next_due: Mapped[dt.date | None] = mapped_column(Date)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    lead: Mapped[Lead] = relationship(back_populates="follow_ups")
-    created_by: Mapped[User | None] = relationship()
-
-
-class ImportBatch(db.Model):
-    """One imported ledger file (台账导入批次): who, when, what it created and changed, so it can be undone."""
-
-    __tablename__ = "import_batch"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # The file's SHA-256 while the batch stands (unique: the very same file is refused twice);
-    # cleared when the batch is reverted, so a reverted file may be imported again.
-    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    file_sha256: Mapped[str] = mapped_column(String(64), index=True)  # kept for the record
-    filename: Mapped[str] = mapped_column(String(255), default="")  # for display only, never a path
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    rows_total: Mapped[int] = mapped_column(default=0)
-    created_count: Mapped[int] = mapped_column(default=0)
-    updated_count: Mapped[int] = mapped_column(default=0)
-    unchanged_count: Mapped[int] = mapped_column(default=0)
-    # JSON: {"created": [ids], "events": [ids], "updated": {id: {"fields": {...}, "stage": ..., "version": n}},
-    #        "created_versions": {id: n}, "blockers": [ids]}: what revert needs.
-    changes: Mapped[str] = mapped_column(Text, default="{}")
-    reverted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-
-    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-    reverted_by: Mapped[User | None] = relationship(foreign_keys=[reverted_by_id])

@@ -82,10 +82,6 @@ class User(UserMixin, db.Model):
         return True
 
     @property
-    def can_edit_projects(self) -> bool:
-        return self.role in (Role.COMMERCE, Role.COUNTY, Role.ADMIN)
-
-    @property
     def sees_all_counties(self) -> bool:
         return self.role is not Role.COUNTY
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from core.db import db
 
-from .models import County, User
+from .models import County, Role, User
 
 
 def current_counties_select():
@@ -14,6 +14,14 @@ def current_counties_select():
 
 def current_counties() -> list[County]:
     return list(db.session.scalars(current_counties_select()))
+
+
+def counties_for(user: User) -> list[County]:
+    """The counties a user may pick: a county official only their own."""
+    counties = current_counties()
+    if user.role is Role.COUNTY:
+        counties = [c for c in counties if c.code == user.county_code]
+    return counties
 
 
 def user_by_username(username: str) -> User | None:

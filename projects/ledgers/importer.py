@@ -1,7 +1,7 @@
-"""Ledger services room: import a parsed ledger through the project services, record the batch, revert it."""
+"""Importing a county's ledger: read the sheet, check every row, apply it through the project services in
+the caller's transaction, and record the batch so it can be undone."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from contextlib import contextmanager
@@ -12,16 +12,26 @@ from sqlalchemy import func, select
 
 from core import audit, clock
 from core.auth.models import County, Role, User
-from core.db import db, utcnow
+from core.db import db
+from core.errors import Conflict, InvalidInput, NotAllowed, UserError
 from core.excel import ImportReport
 from core.validators import company_key
 from parks.models import Industry, Park
+from projects import rules
+from projects import services
+from projects.events import services as event_services
+from projects.events.models import SigningEvent
+from projects.models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Project,
+                             can_edit_projects)
+from projects.reports import services as report_services
+from projects.reports.models import BlockerCategory, ProgressReport
+from projects.rules import ProjectInvalid
+from projects.stages import PIPELINE, Stage
 
-from . import services
-from .excel import LedgerRow, Refs, parse_ledger
-from .models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Blocker, BlockerCategory,
-                     EventKind, ImportBatch, ProgressReport, Project, ProjectEvent, SigningEvent)
-from .stages import PIPELINE, Stage
+from .batches import dump
+from .bulk import BulkCreator
+from .excel import LedgerRow, Refs, industry_lookup, parse_ledger
+from .models import ImportBatch
 
 IMPORT_NOTE = "台账导入"
 # Sheet field → the project field it feeds (for the data handed to create_project / update_project).
@@ -33,8 +43,16 @@ ERROR_COLUMNS = {"county_code": "county", "park_id": "park", "industry_id": "ind
                  "done_date": "permit_date", "contract_date": "sign_type"}
 
 
-class LedgerRefused(ValueError):
+class LedgerRefused(InvalidInput):
     """The file as a whole is refused (imported before); the message is for the user."""
+
+
+class SheetRefused(InvalidInput):
+    """Rows of the sheet are refused: nothing of the file may stay; ``outcome`` lists every problem."""
+
+    def __init__(self, outcome):
+        super().__init__(f"台账有 {len(outcome.report.problems)} 处问题，未导入任何数据。")
+        self.outcome = outcome
 
 
 @dataclass
@@ -83,8 +101,6 @@ def load_refs() -> Refs:
         counties[county.code] = counties[county.name] = counties[county.short_name] = current(county)
         if county.successor_code is None:
             names[county.code] = county.name
-    from .excel import industry_lookup
-
     industries = industry_lookup(db.session.execute(select(Industry.id, Industry.code, Industry.name)).all())
     parks = {name: (pid, code) for pid, name, code in db.session.execute(select(Park.id, Park.name, Park.county_code))}
     return Refs(counties=counties, county_names=names, industries=industries, parks=parks)
@@ -93,11 +109,11 @@ def load_refs() -> Refs:
 def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False) -> Outcome:
     """Validate the whole sheet and apply it through the project services in the caller's transaction.
 
-    When the outcome is not ok the caller must roll back (nothing of it may stay); for a dry run the
-    caller rolls back always. Raises core.excel.ExcelUnreadable for an unreadable file and
-    LedgerRefused for a file imported before."""
-    if not by.can_edit_projects:
-        raise services.NotAllowed("您没有导入台账的权限。")
+    Raises SheetRefused (with the outcome: every row's problems) when any row is refused, so the caller's
+    transaction keeps nothing of it; ExcelUnreadable for an unreadable file; LedgerRefused for a file
+    imported before. A dry run applies everything too: its caller throws the work away."""
+    if not can_edit_projects(by):
+        raise NotAllowed("您没有导入台账的权限。")
     digest = sha256(data)
     before = existing_batch(digest)
     if before is not None:
@@ -106,10 +122,11 @@ def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = 
     refs = load_refs()
     parsed = parse_ledger(data, refs)
     outcome = Outcome(parsed.report)
-    if not parsed.report.ok:
-        return outcome
-    _Importer(parsed.rows, refs, by, outcome).run()
-    if not outcome.ok or dry_run:
+    if parsed.report.ok:
+        _Importer(parsed.rows, refs, by, outcome).run()
+    if not outcome.ok:
+        raise SheetRefused(outcome)
+    if dry_run:
         return outcome
     return _record_batch(outcome, digest, filename, by, len(parsed.rows))
 
@@ -126,7 +143,7 @@ class _Importer:
         self.today = clock.today()
 
     def problem(self, row: LedgerRow, sheet_field: str, message: str) -> None:
-        self.report.add(row.row, row.headers.get(sheet_field, services.FIELD_LABELS.get(sheet_field, "")), message)
+        self.report.add(row.row, row.headers.get(sheet_field, rules.FIELD_LABELS.get(sheet_field, "")), message)
 
     def run(self) -> None:
         by = self.by
@@ -155,7 +172,7 @@ class _Importer:
         # New projects are checked row by row as create_project would, and written together after the
         # loop (one INSERT per table); rows that then move past their start stage or carry a blocker
         # go on through the normal services.
-        self.creator = services.BulkCreator(by=by)
+        self.creator = BulkCreator(by=by)
         self.new_keys: set[tuple] = set()
         self.new_rows: list[tuple[LedgerRow, Stage, Stage, str]] = []
         for row in self.rows:
@@ -185,15 +202,10 @@ class _Importer:
         """Turn a service's refusal into the row's problems (the import goes on to find them all)."""
         try:
             yield
-        except services.ProjectInvalid as exc:
+        except UserError as exc:
+            default = {NotAllowed: "county", Conflict: "name"}.get(type(exc), "")
             for field_name, message in exc.errors.items():
-                self.problem(row, ERROR_COLUMNS.get(field_name, field_name), message)
-        except services.NotAllowed as exc:
-            self.problem(row, "county", str(exc))
-        except services.Conflict:
-            self.problem(row, "name", "该项目正被他人修改，请稍后重试。")
-        except services.FundsOverTotal as exc:  # pragma: no cover - imports write no reports
-            self.problem(row, "completed", str(exc))
+                self.problem(row, ERROR_COLUMNS.get(field_name, field_name or default), message)
 
     def _events(self) -> dict[str, int]:
         """Signing events named in the sheet: matched by name, or created (commerce and admin only)."""
@@ -211,7 +223,7 @@ class _Importer:
                     self.problem(row, "event", f"签约活动“{name}”不存在；新的签约活动须由市商务局先行登记。")
                 continue
             dates = [r.values["sign_date"] for r in rows if r.values.get("sign_date")]
-            event = services.save_signing_event(None, name=name, date=min(dates) if dates else self.today, place="",
+            event = event_services.save_signing_event(None, name=name, date=min(dates) if dates else self.today, place="",
                                                 organiser="", county_code=None, notes=f"由{IMPORT_NOTE}创建。", by=self.by)
             found[name] = event.id
             self.events.append(event.id)
@@ -259,7 +271,7 @@ class _Importer:
         if project is None or project.id in self.updated:
             self.problem(row, "name", "与本表中前面的行是同一项目。")
             return
-        base = {f: getattr(project, f) for f in services.EDITABLE_FIELDS}
+        base = {f: getattr(project, f) for f in rules.EDITABLE_FIELDS}
         data = self._data(row, base)
         if "completed" in v:
             reported = db.session.scalar(select(func.coalesce(func.sum(ProgressReport.investment), 0))
@@ -269,10 +281,10 @@ class _Importer:
                 self.problem(row, "completed", f"累计完成投资小于月报合计（{Decimal(reported):.2f} 万元）。")
                 return
             data["investment_baseline"] = baseline
-        old_fields = {f: _dump(getattr(project, f)) for f in services.EDITABLE_FIELDS if data.get(f) != getattr(project, f)}
+        old_fields = {f: dump(getattr(project, f)) for f in rules.EDITABLE_FIELDS if data.get(f) != getattr(project, f)}
         permit = self._permit(project)
         record = {"fields": old_fields, "stage": project.stage.value,
-                  "permit": [permit.status.value, _dump(permit.done_date)] if permit else None}
+                  "permit": [permit.status.value, dump(permit.done_date)] if permit else None}
         changes = services.update_project(project, data, version=project.version, by=self.by) if old_fields else []
         stage_before = project.stage
         self._advance(row, project, target)
@@ -311,7 +323,7 @@ class _Importer:
         if permit is None or permit.status is ApprovalStatus.DONE:
             return
         if date is None:
-            raise services.ProjectInvalid({"permit_date": "进入“开工”阶段须已办结施工许可：请填写“施工许可办结时间”列。"})
+            raise ProjectInvalid({"permit_date": "进入“开工”阶段须已办结施工许可：请填写“施工许可办结时间”列。"})
         services.update_approval(project, permit, status=ApprovalStatus.DONE, planned_date=permit.planned_date,
                                  done_date=date, document_no=permit.document_no, version=project.version, by=self.by)
 
@@ -326,29 +338,19 @@ class _Importer:
             return False
         if any(b.is_open and b.description == text for b in project.blockers):
             return False
-        blocker = services.add_blocker(project, category=BlockerCategory.OTHER, description=text, department="",
+        blocker = report_services.add_blocker(project, category=BlockerCategory.OTHER, description=text, department="",
                                        due_date=None, escalated=False, version=project.version, by=self.by)
         self.blockers.append(blocker.id)
         return True
 
 
 def _permit_changed(permit: ApprovalItem | None, record: dict) -> bool:
-    return permit is not None and record["permit"] != [permit.status.value, _dump(permit.done_date)]
+    return permit is not None and record["permit"] != [permit.status.value, dump(permit.done_date)]
 
 
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _dump(value):
-    if isinstance(value, (dt.date, Decimal)):
-        return str(value)
-    if hasattr(value, "value") and not isinstance(value, (int, str)):
-        return value.value
-    if isinstance(value, str) and hasattr(value, "value"):
-        return value.value
-    return value
 
 
 def _record_batch(outcome: Outcome, digest: str, filename: str, by: User, rows: int) -> Outcome:
@@ -371,139 +373,3 @@ def _record_batch(outcome: Outcome, digest: str, filename: str, by: User, rows: 
 
 
 # ---- Revert ----
-
-class RevertRefused(ValueError):
-    """The batch cannot be reverted honestly (already reverted, or its projects changed since)."""
-
-
-def revert_batch(batch: ImportBatch, *, by: User) -> dict[str, int]:
-    """Undo a batch: delete the projects it created, restore the fields and stage of those it updated.
-
-    Refused when any of its projects changed after the import (its version moved on): undoing then
-    would throw away later work. Restores go through update_project / change_stage, so they are in the
-    timeline; deleted projects take their own history with them (the audit log keeps the batch)."""
-    if by.role is not Role.ADMIN:
-        raise services.NotAllowed("只有管理员可以撤销导入批次。")
-    if batch.reverted_at is not None:
-        raise RevertRefused("该批次已经撤销。")
-    changes = json.loads(batch.changes or "{}")
-    created, updated = changes.get("created", []), changes.get("updated", {})
-    versions = changes.get("versions", {})
-    ids = [int(i) for i in created] + [int(i) for i in updated]
-    projects = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(ids or [0])))}
-    touched = [p.name for pid, p in projects.items() if versions.get(str(pid)) != p.version]
-    if touched:
-        raise RevertRefused("以下项目在导入后又被修改，不能撤销（请在项目页面逐项处理）：" + "、".join(touched[:10])
-                            + ("等" if len(touched) > 10 else ""))
-    for pid in created:
-        project = projects.get(int(pid))
-        if project is not None:
-            db.session.delete(project)
-    db.session.flush()
-    for pid, record in updated.items():
-        project = projects.get(int(pid))
-        if project is None:
-            continue
-        old_stage = Stage(record["stage"])
-        reason = f"撤销台账导入批次 #{batch.id}"
-        if project.stage is not old_stage:
-            services.change_stage(project, old_stage, version=project.version, by=by, reason=reason)
-        if record.get("permit"):
-            permit = next((a for a in project.approvals if a.type.name == CONSTRUCTION_PERMIT), None)
-            status, done = record["permit"]
-            if permit is not None and [permit.status.value, _dump(permit.done_date)] != record["permit"]:
-                services.update_approval(project, permit, status=status, planned_date=permit.planned_date,
-                                         done_date=dt.date.fromisoformat(done) if done else None,
-                                         document_no=permit.document_no, version=project.version, by=by)
-        if record["fields"]:
-            data = {f: getattr(project, f) for f in services.EDITABLE_FIELDS}
-            data.update({f: _load(f, value) for f, value in record["fields"].items()})
-            services.update_project(project, data, version=project.version, by=by)
-    for blocker_id in changes.get("blockers", []):
-        blocker = db.session.get(Blocker, blocker_id)
-        if blocker is not None:
-            db.session.add(ProjectEvent(project_id=blocker.project_id, version=blocker.project.version, user_id=by.id,
-                                        kind=EventKind.BLOCKER, field="blocker", label="存在问题（撤销导入）",
-                                        old_value=blocker.description, new_value=None,
-                                        note=f"撤销台账导入批次 #{batch.id}"))
-            db.session.delete(blocker)
-    db.session.flush()
-    for event_id in changes.get("events", []):
-        event = db.session.get(SigningEvent, event_id)
-        if event is not None and not db.session.scalar(select(func.count()).select_from(Project)
-                                                       .where(Project.signing_event_id == event_id)):
-            db.session.delete(event)
-    batch.reverted_at, batch.reverted_by_id = utcnow(), by.id
-    batch.sha256 = None  # the same file may now be imported again
-    db.session.flush()
-    audit.record("import_batch", batch.id, "reverted", by, deleted=len(created), restored=len(updated))
-    return {"deleted": len(created), "restored": len(updated)}
-
-
-def _load(field_name: str, value):
-    if value is None:
-        return None
-    if field_name in ("total_investment", "fixed_asset_investment", "land_area", "investment_baseline"):
-        return Decimal(value)
-    if field_name.endswith(("_date", "_start", "_completion", "_production")):
-        return dt.date.fromisoformat(value)
-    return value
-
-
-def batches_for(user: User):
-    """The batches a user may see: admins and commerce staff all, others their own."""
-    query = select(ImportBatch).order_by(ImportBatch.id.desc())
-    if user.role not in (Role.ADMIN, Role.COMMERCE):
-        query = query.where(ImportBatch.user_id == user.id)
-    return query
-
-
-# ---- Export (read side) ----
-
-def export_rows(county_code: str | None = None, *, user: User | None = None) -> list[dict]:
-    """One plain dict per project (a county official's own county only), in the ledger's order.
-
-    Columns are selected, not objects loaded, so 10,000 projects export in a few queries."""
-    from sqlalchemy.orm import aliased
-
-    from .queries import visible_projects
-
-    leader = aliased(User)
-    query = visible_projects(user) if user is not None else select(Project)
-    if county_code:
-        query = query.where(Project.county_code == county_code)
-    query = (query.outerjoin(County, County.code == Project.county_code)
-             .outerjoin(Park, Park.id == Project.park_id).outerjoin(Industry, Industry.id == Project.industry_id)
-             .outerjoin(SigningEvent, SigningEvent.id == Project.signing_event_id)
-             .outerjoin(leader, leader.id == Project.hooked_leader_id)
-             .with_only_columns(Project.id, Project.name, Project.investor_name, County.name, Park.name, Industry.name,
-                                Project.total_investment, Project.sign_type, Project.sign_date, SigningEvent.name,
-                                Project.stage, Project.project_code, Project.planned_start, Project.actual_start,
-                                Project.actual_completion, Project.actual_production, Project.investment_completed,
-                                leader.display_name, leader.username, Project.responsible_unit)
-             .order_by(County.position, Project.county_code, Project.sign_date, Project.id))
-    permits = dict(db.session.execute(
-        select(ApprovalItem.project_id, ApprovalItem.done_date).join(ApprovalItemType)
-        .where(ApprovalItemType.name == CONSTRUCTION_PERMIT, ApprovalItem.status == ApprovalStatus.DONE)).all())
-    blockers: dict[int, list[str]] = {}
-    for pid, text in db.session.execute(select(Blocker.project_id, Blocker.description)
-                                        .where(Blocker.closed_at.is_(None)).order_by(Blocker.id)):
-        blockers.setdefault(pid, []).append(text)
-    rows = []
-    for (pid, name, investor, county, park, industry, total, sign_type, sign_date, event, stage, code, planned_start,
-         actual_start, actual_completion, actual_production, completed, leader_name, leader_user, unit) \
-            in db.session.execute(query):
-        rows.append({"name": name, "investor_name": investor, "county": county, "park": park, "industry": industry,
-                     "total_investment": total, "sign_type": sign_type.label if sign_type else None,
-                     "sign_date": sign_date, "event": event, "stage": stage.label, "project_code": code,
-                     "permit_date": permits.get(pid), "planned_start": planned_start, "actual_start": actual_start,
-                     "actual_completion": actual_completion, "actual_production": actual_production,
-                     "completed": completed, "leader": leader_name or leader_user, "responsible_unit": unit or None,
-                     "blocker": "；".join(blockers.get(pid, [])) or None})
-    return rows
-
-
-def export_title(county_code: str | None) -> str:
-    county = db.session.get(County, county_code) if county_code else None
-    where = f"三明市{county.name}" if county else "三明市"
-    return f"{where}招商引资项目推进台账（截至{clock.today():%Y年%m月%d日}）"

@@ -1,4 +1,4 @@
-"""Projects Excel room: the ledger (台账) — column variants, value parsing, row building and the export layout."""
+"""The ledger sheet: its column names and their variants, reading a county's sheet into rows, and writing the export."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,7 @@ from openpyxl.utils.datetime import from_excel
 from core.excel import (FORMULA, ROW_COLUMN, Column, ImportReport, read_sheet, rows_frame, workbook_bytes,
                         write_sheet)
 
-from .stages import SignType, Stage
+from projects.stages import SignType, Stage
 
 # field → the header names ledgers use for it (compared after normalise()).
 COLUMN_VARIANTS: dict[str, tuple[str, ...]] = {

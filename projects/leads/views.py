@@ -1,42 +1,32 @@
-"""Leads views room: the lead list, logging a lead (with duplicate warning), follow-ups, status and signing."""
+"""The lead pages: the list, logging a lead (with the duplicate warning), a lead's page with follow-ups,
+status moves and signing it into a project, and editing."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from core import audit, clock
-from core.auth.models import Role, User
-from core.auth.queries import current_counties
-from core.db import db
-from parks.models import Park
-from parks.queries import industries_with_chains
+from core.auth.models import Role
+from core.auth.queries import counties_for
+from core.transaction import FLASH, transaction
+from parks.queries import industries_with_chains, parks_by_county
+from projects.events.queries import event_choices
+from projects.views import editors_only, require_version_field
 
-from .. import queries, services
-from ..forms import FollowUpForm, LeadConvertForm, LeadForm, LeadStatusForm
-from ..models import LeadStatus, SigningEvent
-from .common import apply_errors, editors_only, require_version_field
+from . import queries, services
+from .forms import FollowUpForm, LeadConvertForm, LeadForm, LeadStatusForm
+from .models import LeadStatus
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 
-def _counties():
-    counties = current_counties()
-    if current_user.role is Role.COUNTY:
-        counties = [c for c in counties if c.code == current_user.county_code]
-    return counties
+def init_app(app) -> None:
+    app.register_blueprint(bp)
 
 
 def _lead_form_choices(form: LeadForm, lead=None) -> None:
-    owners = db.session.scalars(select(User).where(User.is_enabled, User.role.in_([Role.COMMERCE, Role.COUNTY, Role.ADMIN]))
-                                .order_by(User.role, User.username)).all()
-    if current_user.role is Role.COUNTY:
-        owners = [u for u in owners if u.county_code == current_user.county_code]
-        # Keep the lead's owner (often commerce staff) on offer, or the edit form would silently clear it.
-        if lead is not None and lead.owner is not None and lead.owner.is_enabled and lead.owner not in owners:
-            owners.insert(0, lead.owner)
-    form.set_choices(counties=_counties(), parks=db.session.scalars(select(Park).order_by(Park.county_code, Park.position)).all(),
-                     industries=industries_with_chains(), owners=owners)
+    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(),
+                     industries=industries_with_chains(), owners=queries.owner_choices(current_user, lead))
 
 
 def _clocks():
@@ -64,36 +54,27 @@ def new():
     """Log a lead the day it is heard of; warn about a matching investor before saving."""
     form = LeadForm(version=0)
     _lead_form_choices(form)
-    duplicates = None
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate():
-            try:
-                lead = services.create_lead(form.lead_data(), by=current_user,
-                                            duplicate_reason=form.duplicate_reason.data)
-            except services.DuplicateInvestor as exc:
-                db.session.rollback()
-                duplicates, status = exc, 200
-                flash("投资方与已有线索或项目重复，请查看下方的匹配。确属新线索（如集团的第二个项目）时，请填写理由后再保存。", "warning")
-            except services.ProjectInvalid as exc:
-                db.session.rollback()
-                apply_errors(form, exc.errors)
-            else:
-                db.session.commit()
-                flash(f"已登记线索“{lead.investor_name}”。", "success")
-                return redirect(url_for("leads.detail", lead_id=lead.id))
-    elif current_user.role is Role.COUNTY:
-        form.county_code.data = current_user.county_code
-    return render_template("leads/form.html", form=form, lead=None, duplicates=duplicates), status
+    if request.method == "GET":
+        if current_user.role is Role.COUNTY:
+            form.county_code.data = current_user.county_code
+        return render_template("leads/form.html", form=form, lead=None, duplicates=None)
+    if form.validate():
+        with transaction(errors_to=form) as tx:
+            lead = services.create_lead(form.lead_data(), by=current_user, duplicate_reason=form.duplicate_reason.data)
+        if tx.ok:
+            flash(f"已登记线索“{lead.investor_name}”。", "success")
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+        if isinstance(tx.error, services.DuplicateInvestor):
+            flash("投资方与已有线索或项目重复，请查看下方的匹配。确属新线索（如集团的第二个项目）时，请填写理由后再保存。", "warning")
+            return render_template("leads/form.html", form=form, lead=None, duplicates=tx.error)
+    return render_template("leads/form.html", form=form, lead=None, duplicates=None), 400
 
 
 @bp.get("/<int:lead_id>")
 @login_required
 def detail(lead_id: int):
     """Show a lead: facts, deadlines, follow-up log, status and signing actions, history."""
-    lead = queries.get_lead_or_404(lead_id, current_user)
-    return _render_detail(lead)
+    return _render_detail(queries.get_lead_or_404(lead_id, current_user))
 
 
 def _render_detail(lead, status: int = 200, **forms):
@@ -109,11 +90,15 @@ def _render_detail(lead, status: int = 200, **forms):
             version=lead.version, formdata=None, county_code=lead.county_code,
             total_investment=lead.estimated_investment, sign_date=clock.today(),
             name=f"{lead.investor_name}投资项目")
-        convert_form.set_choices(counties=_counties(),
-                                 events=db.session.scalars(select(SigningEvent).order_by(SigningEvent.date.desc())).all())
+        convert_form.set_choices(counties=counties_for(current_user), events=event_choices())
         context.update(status_form=status_form, convert_form=convert_form,
                        follow_up_form=forms.get("follow_up_form") or FollowUpForm(formdata=None, date=clock.today()))
     return render_template("leads/detail.html", **context), status
+
+
+def _stale(lead_id: int, message: str):
+    flash(message, "danger")
+    return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=409)
 
 
 @bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
@@ -130,17 +115,12 @@ def edit(lead_id: int):
     _lead_form_choices(form, lead)
     if not form.validate():
         return render_template("leads/form.html", form=form, lead=lead, duplicates=None), 400
-    try:
+    with transaction(errors_to=form) as tx:
         changed = services.update_lead(lead, form.lead_data(), version=form.version.data, by=current_user)
-    except services.LeadConflict:
-        db.session.rollback()
-        flash("该线索已被他人修改，您的修改未保存。请查看最新内容后重新编辑。", "danger")
-        return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=409)
-    except services.ProjectInvalid as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
+    if isinstance(tx.error, services.LeadConflict):
+        return _stale(lead_id, tx.error.message)
+    if not tx.ok:
         return render_template("leads/form.html", form=form, lead=lead, duplicates=None), 400
-    db.session.commit()
     flash(f"已保存：{'、'.join(changed)}。" if changed else "没有修改任何内容。", "success" if changed else "info")
     return redirect(url_for("leads.detail", lead_id=lead.id))
 
@@ -153,24 +133,18 @@ def _lead_action(lead_id: int, form_class, action, success: str, form_key: str, 
     if form_class is LeadStatusForm:
         form.status.choices = [(s.value, s.label) for s in LeadStatus]
     if form_class is LeadConvertForm:
-        form.set_choices(counties=_counties(), events=db.session.scalars(select(SigningEvent)).all())
+        form.set_choices(counties=counties_for(current_user), events=event_choices())
     if not form.validate():
         for messages in form.errors.values():
             for message in messages:
                 flash(message, "danger")
         return _render_detail(lead, status=400, **{form_key: form})
-    try:
+    with transaction(errors_to=FLASH) as tx:
         result = action(lead, form)
-    except services.LeadConflict:
-        db.session.rollback()
-        flash("该线索已被他人修改，操作未执行。请查看最新内容后重试。", "danger")
-        return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=409)
-    except (services.ProjectInvalid, services.NotAllowed) as exc:
-        db.session.rollback()
-        for message in (exc.errors.values() if isinstance(exc, services.ProjectInvalid) else [str(exc)]):
-            flash(message, "danger")
+    if isinstance(tx.error, services.LeadConflict):
+        return _stale(lead_id, "该线索已被他人修改，操作未执行。请查看最新内容后重试。")
+    if not tx.ok:
         return _render_detail(queries.get_lead_or_404(lead_id, current_user), status=400, **{form_key: form})
-    db.session.commit()
     flash(success, "success")
     return result or redirect(url_for("leads.detail", lead_id=lead_id))
 

@@ -1,0 +1,58 @@
+"""The one place a request or a command commits: on success once, on any exception a rollback."""
+from __future__ import annotations
+
+import contextlib
+
+from flask import flash
+
+from core.db import db
+from core.errors import InvalidInput, UserError
+
+FLASH = "flash"
+
+
+class transaction(contextlib.AbstractContextManager):  # noqa: N801  (used as `with transaction(...)`)
+    """Commit the block's work once, or roll all of it back.
+
+    ``errors_to`` says where an :class:`InvalidInput` goes, so the view can show its page again: a form
+    (each message under its field, the rest flashed) or ``FLASH`` (every message flashed). The error is
+    then kept in ``.error`` and not raised; ``.ok`` tells the view whether the work succeeded. Every
+    other exception, and InvalidInput without ``errors_to``, is raised after the rollback: the app's
+    handlers turn a :class:`UserError` into its page (403, 404, 409) or JSON error. ``commit=False``
+    rolls back even a success: a dry run that shows what would happen.
+    """
+
+    def __init__(self, errors_to=None, *, commit: bool = True):
+        self.errors_to, self.commit = errors_to, commit
+        self.error: UserError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def __enter__(self) -> transaction:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None and self.commit:
+            db.session.commit()
+            return False
+        db.session.rollback()
+        if exc is None:
+            return False
+        if isinstance(exc, UserError):
+            self.error = exc
+        if isinstance(exc, InvalidInput) and self.errors_to is not None:
+            show_errors(self.errors_to, exc.errors)
+            return True
+        return False
+
+
+def show_errors(target, errors: dict[str, str]) -> None:
+    """Put messages under their form fields; those without a field (or with ``FLASH``) become flashes."""
+    fields = {} if target == FLASH else target._fields
+    for field, message in errors.items():
+        if field in fields:
+            fields[field].errors = list(fields[field].errors) + [message]
+        else:
+            flash(message, "danger")

@@ -1,0 +1,56 @@
+"""Uploaded ledgers awaiting confirmation: kept on the server under the uploader and the file's hash,
+never under a name the browser sent; previews nobody confirmed are forgotten after a day."""
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from flask import current_app
+
+from .importer import sha256
+
+SHA_RE = re.compile(r"[0-9a-f]{64}")
+STAGED_MAX_AGE_S = 24 * 3600
+
+
+def _import_dir() -> str:
+    path = current_app.config.get("LEDGER_IMPORT_DIR") or os.path.join(current_app.instance_path, "imports")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def staged_path(user_id: int, digest: str) -> str:
+    """The server-side copy of an upload awaiting confirmation: named by uploader and hash, never by the client."""
+    return os.path.join(_import_dir(), f"{int(user_id)}-{digest}.xlsx")
+
+
+def display_name(client_name: str) -> str:
+    """The name the browser gave a file, for the batch list and the logs only: its last part, whichever
+    separator the client's system uses (never a path here: staged files are named by staged_path)."""
+    return os.path.basename(client_name.replace("\\", "/"))[:255]
+
+
+def stage_upload(data: bytes, user_id: int) -> str:
+    digest = sha256(data)
+    now = time.time()
+    for name in os.listdir(_import_dir()):  # forget previews nobody confirmed
+        full = os.path.join(_import_dir(), name)
+        if name.endswith(".xlsx") and now - os.path.getmtime(full) > STAGED_MAX_AGE_S:
+            os.remove(full)
+    with open(staged_path(user_id, digest), "wb") as handle:
+        handle.write(data)
+    return digest
+
+
+def read_staged(user_id: int, digest: str) -> bytes | None:
+    """The staged upload, or None when it expired or never was."""
+    path = staged_path(user_id, digest)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def discard(user_id: int, digest: str) -> None:
+    os.remove(staged_path(user_id, digest))

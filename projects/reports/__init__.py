@@ -1,0 +1,10 @@
+"""Monthly progress reports (月度进展), blockers (存在问题) and each role's to-do page."""
+
+
+def init_app(app):
+    from projects.demo import add_demo_step
+
+    from . import demo, views
+
+    views.init_app(app)
+    add_demo_step(app, finish=demo.finish)

@@ -2,6 +2,7 @@
 milestones, editing (with the conflict page), and the administrators' approval list."""
 from __future__ import annotations
 
+from markupsafe import Markup
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -273,5 +274,5 @@ def approval_types():
 
 def _park_panel(park):
     """A park's projects on the park's page (parks cannot import projects)."""
-    return render_template("projects/_park_panel.html", park=park,
-                           summary=queries.park_summary(current_user, park.id))
+    return Markup(render_template("projects/_park_panel.html", park=park,
+                                  summary=queries.park_summary(current_user, park.id)))

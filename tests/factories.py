@@ -70,8 +70,8 @@ def make_lead(by: User | None = None, **overrides):
 
     Needs the reference data (seeded here idempotently, as make_project does). A
     ``duplicate_reason`` override is passed to create_lead, not stored as a field."""
-    from projects.models import LeadSource
-    from projects.services import create_lead
+    from projects.leads.models import LeadSource
+    from projects.leads.services import create_lead
 
     seed_project_reference()
     if by is None:
@@ -93,7 +93,7 @@ def make_event(by: User | None = None, **overrides):
     """A signing event (签约活动), saved through projects.services.save_signing_event and committed."""
     import datetime as dt
 
-    from projects.services import save_signing_event
+    from projects.events.services import save_signing_event
 
     seed_project_reference()
     if by is None:

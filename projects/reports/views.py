@@ -2,6 +2,7 @@
 a project's blockers, and each role's to-do page, the first page after login."""
 from __future__ import annotations
 
+from markupsafe import Markup
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -124,11 +125,12 @@ def _project_panel(project, can_edit: bool, forms: dict) -> str:
             close_forms={b.id: BlockerCloseForm(version=project.version, formdata=None)
                          for b in project.blockers if b.is_open},
             escalate_form=BlockerEscalateForm(version=project.version, formdata=None))
-    return render_template("reports/_project_panel.html", **context)
+    return Markup(render_template("reports/_project_panel.html", **context))
 
 
 def _park_panel(park) -> str:
-    return render_template("reports/_park_panel.html", blockers=queries.open_blockers(current_user, park_id=park.id))
+    return Markup(render_template("reports/_park_panel.html",
+                                  blockers=queries.open_blockers(current_user, park_id=park.id)))
 
 
 @blockers_bp.post("/<int:project_id>/blockers")

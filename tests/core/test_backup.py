@@ -18,15 +18,18 @@ from sqlalchemy.engine import make_url
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects import ledgers
-from projects.models import BlockerCategory, FollowUpKind
-from projects.services import add_blocker, add_follow_up, add_milestone, save_report
+from projects.reports.models import BlockerCategory
+from projects.leads.models import FollowUpKind
+from projects.reports.services import add_blocker, save_report
+from projects.leads.services import add_follow_up
+from projects.services import add_milestone
 from tests.conftest import csrf_token_from
 from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user
 from tests.live import gunicorn, live_env, run_cli
 from tests.projects.ledger_files import ledger_bytes
 from tests.projects.ledger_files import row as ledger_row
 from tests.projects.web import new_client, snapshot
+from projects.ledgers import importer
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
@@ -51,7 +54,7 @@ def fill_every_table(app) -> None:
     lead = make_lead(by=commerce)  # lead
     add_follow_up(lead, date=clock.today(), kind=FollowUpKind.VISIT, summary="上门拜访，对方有意向",
                   next_step="寄送园区资料", next_due=None, by=commerce)  # follow_up
-    ledgers.import_ledger(ledger_bytes([ledger_row(name="台账导入项目")]), by=commerce,
+    importer.import_ledger(ledger_bytes([ledger_row(name="台账导入项目")]), by=commerce,
                           filename="台账.xlsx")  # import_batch
     db.session.commit()
 

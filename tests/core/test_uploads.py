@@ -17,12 +17,12 @@ from werkzeug.test import encode_multipart
 from core.auth.models import Role
 from core.db import db
 from parks.models import Park
-from projects import ledgers
-from projects.models import ImportBatch
+from projects.ledgers.models import ImportBatch
 from tests.conftest import RequestScopedClient
 from tests.factories import make_user
 from tests.projects.ledger_files import ledger_bytes, row
 from tests.projects.web import new_client, page_text
+from projects.ledgers import importer
 
 MB = 1024 * 1024
 DEFAULT_LIMIT = 16 * MB
@@ -134,7 +134,7 @@ def test_workbook_named_txt_is_accepted_by_its_content(app, project_ref, clean_s
     response = post_file(new_client(app, user), "/ledgers/import", data, "台账.txt")
     assert response.status_code == 200
     assert "将新建 1 个项目" in page_text(response)
-    assert staged_files(app) == [f"{user.id}-{ledgers.sha256(data)}.xlsx"]
+    assert staged_files(app) == [f"{user.id}-{importer.sha256(data)}.xlsx"]
 
 
 # ---- Client file names are labels, never paths ----
@@ -147,7 +147,7 @@ def test_client_file_name_never_becomes_a_path(app, project_ref, clean_staging, 
     folder = app.config["LEDGER_IMPORT_DIR"]
     escapes = [os.path.join(folder, *[".."] * up, "x.xlsx") for up in (1, 2)]  # where ../../x.xlsx would land
     data = ledger_bytes([row(name=f"路径测试项目{len(client_name)}")])
-    digest = ledgers.sha256(data)
+    digest = importer.sha256(data)
 
     response = post_file(client, "/ledgers/import", data, client_name)
     assert response.status_code == 200 and "将新建 1 个项目" in page_text(response)

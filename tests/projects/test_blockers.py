@@ -10,12 +10,14 @@ from core import clock
 from core.auth.models import Role
 from core.db import db
 from parks.models import Park
-from projects import services
-from projects.models import Blocker, BlockerCategory, EventKind, Project, ProjectEvent
-from projects.services import Conflict, NotAllowed, ProjectInvalid
+from projects.reports.models import Blocker, BlockerCategory
+from projects.models import EventKind, Project, ProjectEvent
+from projects.rules import Conflict, ProjectInvalid
+from core.errors import NotAllowed
 from tests.conftest import csrf_token_from
 from tests.factories import make_project, make_user
 from tests.projects.web import changed_tables, new_client, page_text, snapshot
+from projects.reports import services as report_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -35,7 +37,7 @@ def staff():
 
 def add(project: Project, by, description: str = "用地指标未落实", *, category=BlockerCategory.LAND,
         department: str = "市自然资源局", due: dt.date | None = None, escalated: bool = False) -> Blocker:
-    blocker = services.add_blocker(project, category=category, description=description, department=department,
+    blocker = report_services.add_blocker(project, category=category, description=description, department=department,
                                    due_date=due, escalated=escalated, version=project.version, by=by)
     db.session.commit()
     return blocker
@@ -65,7 +67,7 @@ def invalid(call, *args, **kwargs) -> dict[str, str]:
 
 def test_add_needs_a_description_and_writes_an_event(staff):
     project = make_project(staff)
-    errors = invalid(services.add_blocker, project, category="eia", description="   ", department="",
+    errors = invalid(report_services.add_blocker, project, category="eia", description="   ", department="",
                      due_date=None, escalated=False, version=project.version, by=staff)
     assert errors == {"description": "请描述存在的问题。"}
     assert db.session.scalar(select(func.count()).select_from(Blocker)) == 0
@@ -87,19 +89,19 @@ def test_escalate_then_close_with_a_note_once(staff):
     project = make_project(staff)
     blocker = add(project, staff)
     project = fresh(Project, project.id)
-    services.escalate_blocker(project, fresh(Blocker, blocker.id), version=project.version, by=staff)
+    report_services.escalate_blocker(project, fresh(Blocker, blocker.id), version=project.version, by=staff)
     db.session.commit()
     assert fresh(Blocker, blocker.id).escalated is True
     project = fresh(Project, project.id)
-    assert "已提请" in invalid(services.escalate_blocker, project, fresh(Blocker, blocker.id),
+    assert "已提请" in invalid(report_services.escalate_blocker, project, fresh(Blocker, blocker.id),
                                version=project.version, by=staff)[""]
 
     project = fresh(Project, project.id)
-    assert invalid(services.close_blocker, project, fresh(Blocker, blocker.id), closing_note=" ",
+    assert invalid(report_services.close_blocker, project, fresh(Blocker, blocker.id), closing_note=" ",
                    version=project.version, by=staff) == {"closing_note": "关闭问题时请说明解决情况。"}
     assert fresh(Blocker, blocker.id).is_open
     project = fresh(Project, project.id)
-    services.close_blocker(project, fresh(Blocker, blocker.id), closing_note="已调剂用地指标 80 亩",
+    report_services.close_blocker(project, fresh(Blocker, blocker.id), closing_note="已调剂用地指标 80 亩",
                            version=project.version, by=staff)
     db.session.commit()
     closed = fresh(Blocker, blocker.id)
@@ -107,9 +109,9 @@ def test_escalate_then_close_with_a_note_once(staff):
 
     project = fresh(Project, project.id)
     version = project.version
-    assert "已经关闭" in invalid(services.close_blocker, project, fresh(Blocker, blocker.id), closing_note="再关一次",
+    assert "已经关闭" in invalid(report_services.close_blocker, project, fresh(Blocker, blocker.id), closing_note="再关一次",
                                 version=project.version, by=staff)["closing_note"]
-    assert "已关闭" in invalid(services.escalate_blocker, fresh(Project, project.id), fresh(Blocker, blocker.id),
+    assert "已关闭" in invalid(report_services.escalate_blocker, fresh(Project, project.id), fresh(Blocker, blocker.id),
                               version=version, by=staff)[""]
     assert fresh(Blocker, blocker.id).closing_note == "已调剂用地指标 80 亩"
     assert fresh(Project, project.id).version == version
@@ -127,10 +129,10 @@ def test_blocker_actions_check_the_version_the_project_and_the_county(staff):
     other = make_project(staff, county_code=SANYUAN)
     blocker = add(project, staff)
     project, stale = fresh(Project, project.id), fresh(Project, project.id).version - 1
-    for call, kwargs in ((services.add_blocker, {"category": "land", "description": "x", "department": "",
+    for call, kwargs in ((report_services.add_blocker, {"category": "land", "description": "x", "department": "",
                                                  "due_date": None, "escalated": False}),
-                         (services.escalate_blocker, {"blocker": fresh(Blocker, blocker.id)}),
-                         (services.close_blocker, {"blocker": fresh(Blocker, blocker.id), "closing_note": "已解决"})):
+                         (report_services.escalate_blocker, {"blocker": fresh(Blocker, blocker.id)}),
+                         (report_services.close_blocker, {"blocker": fresh(Blocker, blocker.id), "closing_note": "已解决"})):
         with pytest.raises(Conflict):
             call(fresh(Project, project.id), version=stale, by=staff, **kwargs)
         db.session.rollback()
@@ -139,7 +141,7 @@ def test_blocker_actions_check_the_version_the_project_and_the_county(staff):
                  by=make_user(Role.COUNTY, county=YONGAN), **kwargs)
         db.session.rollback()
     other = fresh(Project, other.id)
-    assert "不属于" in invalid(services.close_blocker, other, fresh(Blocker, blocker.id), closing_note="已解决",
+    assert "不属于" in invalid(report_services.close_blocker, other, fresh(Blocker, blocker.id), closing_note="已解决",
                               version=other.version, by=staff)[""]
     blocker = fresh(Blocker, blocker.id)
     assert (blocker.is_open, blocker.escalated, db.session.scalar(select(func.count()).select_from(Blocker))) == (
@@ -223,7 +225,7 @@ def test_open_blockers_show_on_the_project_park_and_leader_pages(app, staff):
     add(sanyuan, staff, "黄砂环评批复延迟", category="eia", escalated=True)
     closed = add(fresh(Project, sanyuan.id), staff, "黄砂已解决的供水问题", category="utilities")
     project = fresh(Project, sanyuan.id)
-    services.close_blocker(project, fresh(Blocker, closed.id), closing_note="已通水", version=project.version, by=staff)
+    report_services.close_blocker(project, fresh(Blocker, closed.id), closing_note="已通水", version=project.version, by=staff)
     db.session.commit()
     add(yongan, staff, "永安石墨用地指标未落实")
 

@@ -11,12 +11,16 @@ from sqlalchemy import select
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects import queries, services
+from projects import services
 from projects.models import EventKind, Project, ProjectEvent
-from projects.services import ProjectInvalid
+from projects.rules import ProjectInvalid
 from projects.stages import SignType, Stage
 from tests.factories import make_event, make_project, make_user
 from tests.projects.web import new_client, page_text, project_form_data
+from core import errors
+from projects.events import queries as event_queries
+from projects.events import services as event_services
+from projects import rules
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -78,7 +82,7 @@ def event_counts(response) -> dict[str, int]:
 
 
 def test_cohort_figures_on_a_known_fixture(staff, cohort):
-    figures = queries.cohort_figures(staff, cohort["event"].id)
+    figures = event_queries.cohort_figures(staff, cohort["event"].id)
     assert figures["signed"] == 5
     assert Decimal(figures["total_investment"]) == Decimal("40000")  # the increase counts only its 2000
     assert (figures["contracts"], figures["contracts_started"]) == (3, 2)
@@ -95,7 +99,7 @@ def test_cohort_figures_on_a_known_fixture(staff, cohort):
 
 def test_event_without_projects_has_no_rates(staff):
     event = make_event(staff, name="空活动")
-    figures = queries.cohort_figures(staff, event.id)
+    figures = event_queries.cohort_figures(staff, event.id)
     assert figures["signed"] == 0 and Decimal(figures["total_investment"]) == 0
     assert figures["start_rate"] is None and figures["conversion_rate"] is None and figures["production_rate"] is None
 
@@ -115,7 +119,7 @@ def test_event_page_shows_the_cohort_and_its_figures(app, staff, cohort):
 
 def test_county_official_sees_only_their_countys_projects_and_figures(app, cohort):
     official = make_user(Role.COUNTY, county=SANYUAN)
-    figures = queries.cohort_figures(official, cohort["event"].id)
+    figures = event_queries.cohort_figures(official, cohort["event"].id)
     assert (figures["signed"], Decimal(figures["total_investment"])) == (3, Decimal("17000"))
     assert (figures["contracts"], figures["contracts_started"], figures["agreements"], figures["converted"],
             figures["producing"]) == (2, 1, 1, 1, 0)
@@ -134,14 +138,14 @@ def test_county_official_sees_only_their_countys_projects_and_figures(app, cohor
 def test_county_official_cannot_maintain_events(app, cohort):
     client = new_client(app, make_user(Role.COUNTY, county=SANYUAN))
     assert client.post("/events/new", data={"name": "三元区自办签约会", "date": "2025-10-01"}).status_code == 403
-    with pytest.raises(services.NotAllowed):
-        services.save_signing_event(None, name="三元区自办签约会", date=dt.date(2025, 10, 1), place="", organiser="",
+    with pytest.raises(errors.NotAllowed):
+        event_services.save_signing_event(None, name="三元区自办签约会", date=dt.date(2025, 10, 1), place="", organiser="",
                                     county_code=SANYUAN, notes="", by=make_user(Role.COUNTY, county=SANYUAN))
 
 
 def test_event_names_are_unique(staff, cohort):
     with pytest.raises(ProjectInvalid) as info:
-        services.save_signing_event(None, name="第二十四届6·18", date=dt.date(2025, 6, 18), place="", organiser="",
+        event_services.save_signing_event(None, name="第二十四届6·18", date=dt.date(2025, 6, 18), place="", organiser="",
                                     county_code=None, notes="", by=staff)
     assert "已存在" in info.value.errors["name"]
 
@@ -149,7 +153,7 @@ def test_event_names_are_unique(staff, cohort):
 # investor change -------------------------------------------------------------------------------------
 
 def form_of(project: Project, **changes) -> dict:
-    return {**{field: getattr(project, field) for field in services.EDITABLE_FIELDS}, **changes}
+    return {**{field: getattr(project, field) for field in rules.EDITABLE_FIELDS}, **changes}
 
 
 def refused(project: Project, by, **changes) -> dict[str, str]:
@@ -187,8 +191,8 @@ def test_investor_change_moves_the_project_to_the_later_event_and_keeps_its_hist
     db.session.commit()
     project = db.session.get(Project, project.id)
     assert project.signing_event_id == later.id and project.investor_name == "厦门乙科技有限公司"
-    assert queries.cohort_figures(staff, first.id)["signed"] == 0
-    assert queries.cohort_figures(staff, later.id)["signed"] == 1
+    assert event_queries.cohort_figures(staff, first.id)["signed"] == 0
+    assert event_queries.cohort_figures(staff, later.id)["signed"] == 1
 
     history = {row.field: row for row in db.session.scalars(
         select(ProjectEvent).where(ProjectEvent.project_id == project.id, ProjectEvent.version == project.version))}
@@ -232,14 +236,14 @@ def test_a_project_still_in_talks_is_not_credited_to_an_event(staff):
     talks = make_project(staff, name="在谈项目", stage=Stage.NEGOTIATING, sign_type=None, sign_date=None)
     errors = refused(talks, staff, signing_event_id=event.id)
     assert "在谈项目尚未签约" in errors["signing_event_id"]
-    assert queries.cohort_figures(staff, event.id)["signed"] == 0
+    assert event_queries.cohort_figures(staff, event.id)["signed"] == 0
     # Once signed it is credited; if it later goes back to 在谈 it may still be edited.
     services.update_project(talks, form_of(talks, sign_type=SignType.CONTRACT, sign_date=SIGN_DAY),
                             version=talks.version, by=staff)
     services.change_stage(talks, Stage.SIGNED, version=talks.version, by=staff)
     services.update_project(talks, form_of(talks, signing_event_id=event.id), version=talks.version, by=staff)
     db.session.commit()
-    assert queries.cohort_figures(staff, event.id)["signed"] == 1
+    assert event_queries.cohort_figures(staff, event.id)["signed"] == 1
     services.change_stage(talks, Stage.NEGOTIATING, version=talks.version, by=staff, reason="投资方要求重新谈判")
     services.update_project(talks, form_of(talks, name="在谈项目（重新谈判）"), version=talks.version, by=staff)
     db.session.commit()

@@ -10,11 +10,12 @@ import pytest
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects import services
-from projects.models import FollowUpKind
+from projects.leads.models import FollowUpKind
 from projects.stages import Stage
 from tests.factories import make_lead, make_project, make_user
 from tests.projects.web import new_client, page_text, path_of
+from projects.leads import services as lead_services
+from projects.reports import services as report_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -53,7 +54,7 @@ def lead(owner, name: str, *, county: str = SANYUAN, age: dt.timedelta = dt.time
 
 
 def follow_up(made, by, next_due: dt.date, next_step: str):
-    services.add_follow_up(made, date=TODAY, kind=FollowUpKind.PHONE, summary="电话沟通投资意向",
+    lead_services.add_follow_up(made, date=TODAY, kind=FollowUpKind.PHONE, summary="电话沟通投资意向",
                            next_step=next_step, next_due=next_due, by=by)
     db.session.commit()
 
@@ -67,11 +68,11 @@ def project(by, name: str, county: str = SANYUAN, **facts):
 
 
 def blocker(made, by, description: str, *, close: bool = False) -> None:
-    added = services.add_blocker(made, category="land", description=description, department="市自然资源局",
+    added = report_services.add_blocker(made, category="land", description=description, department="市自然资源局",
                                  due_date=None, escalated=False, version=made.version, by=by)
     db.session.commit()
     if close:
-        services.close_blocker(made, added, closing_note="已解决", version=made.version, by=by)
+        report_services.close_blocker(made, added, closing_note="已解决", version=made.version, by=by)
         db.session.commit()
 
 
@@ -94,7 +95,7 @@ def world():
     follow_up(lead(bob, "李四待跟进投资方", county=YONGAN, age=dt.timedelta(hours=2)), bob, TODAY, "约见董事长")
 
     reported = project(alice, "三元已报项目")
-    services.save_report(reported, JULY, investment=Decimal("10"), funds_arrived=None, note="", no_change=False,
+    report_services.save_report(reported, JULY, investment=Decimal("10"), funds_arrived=None, note="", no_change=False,
                          version=reported.version, by=alice)
     db.session.commit()
     blocker(reported, alice, "三元已关闭问题", close=True)

@@ -16,12 +16,16 @@ from core.auth.models import Role
 from core.db import db
 from core.validators import credit_code_check_char
 from parks.models import ChainNode, Industry, Park
-from projects import queries, services
-from projects.models import (FollowUp, FollowUpKind, InvestorOrigin, Lead, LeadSource, LeadStatus, Project,
-                             ProjectEvent)
-from projects.services import DuplicateInvestor, LeadConflict, NotAllowed, ProjectInvalid
+from projects import services
+from projects.leads.models import FollowUp, FollowUpKind, Lead, LeadSource, LeadStatus
+from projects.models import InvestorOrigin, Project, ProjectEvent
+from projects.leads.services import DuplicateInvestor, LeadConflict
+from core.errors import NotAllowed
+from projects.rules import ProjectInvalid
 from projects.stages import SignType, Stage
 from tests.factories import make_lead, make_project, make_user
+from projects.leads import queries as lead_queries
+from projects.leads import services as lead_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -88,12 +92,12 @@ def signing(**overrides) -> dict:
 
 
 def status(lead: Lead, target: LeadStatus, by, reason: str = "") -> None:
-    services.change_lead_status(lead, target, reason=reason, version=lead.version, by=by)
+    lead_services.change_lead_status(lead, target, reason=reason, version=lead.version, by=by)
     db.session.commit()
 
 
 def follow_up(lead: Lead, by, date: dt.date | None = None, next_due: dt.date | None = None) -> FollowUp:
-    row = services.add_follow_up(lead, date=date or clock.today(), kind=FollowUpKind.PHONE, summary="电话沟通投资意向",
+    row = lead_services.add_follow_up(lead, date=date or clock.today(), kind=FollowUpKind.PHONE, summary="电话沟通投资意向",
                                  next_step="安排实地考察", next_due=next_due, by=by)
     db.session.commit()
     return row
@@ -113,8 +117,8 @@ def freeze(monkeypatch):
     return at
 
 
-def flags(lead: Lead, user, clocks: queries.LeadClocks = queries.LeadClocks()) -> list[str]:
-    rows = queries.leads_with_flags(user, clocks, clock.now(), clock.today(), lead_id=lead.id)
+def flags(lead: Lead, user, clocks: lead_queries.LeadClocks = lead_queries.LeadClocks()) -> list[str]:
+    rows = lead_queries.leads_with_flags(user, clocks, clock.now(), clock.today(), lead_id=lead.id)
     assert [row[0].id for row in rows] == [lead.id]
     return rows[0][1]
 
@@ -128,7 +132,7 @@ def test_conversion_carries_everything_over_and_links_lead_and_project(staff):
                      chain_node_id=node("氢氟酸").id, county_code=SANYUAN,
                      park_id=park("黄砂氟新材料循环经济产业园").id, estimated_investment=Decimal("52000"),
                      contact_person="王经理", notes="6·18 展会上结识")
-    project = services.convert_lead(lead, signing(name="永晶含氟新材料项目"), version=lead.version, by=staff)
+    project = lead_services.convert_lead(lead, signing(name="永晶含氟新材料项目"), version=lead.version, by=staff)
     db.session.commit()
     project_id = project.id
 
@@ -153,17 +157,17 @@ def test_conversion_carries_everything_over_and_links_lead_and_project(staff):
     assert (converted.action, converted.user_id) == ("converted", staff.id)
     assert converted.data["project_id"] == project_id
     assert (converted.data["old"], converted.data["new"]) == ("新线索", "已签约")
-    assert services.find_duplicates("福建永晶科技有限公司", None)[1] == [project]
+    assert lead_services.find_duplicates("福建永晶科技有限公司", None)[1] == [project]
 
 
 def test_conversion_total_is_the_estimate_unless_overridden(staff):
     lead = make_lead(staff, estimated_investment=Decimal("30000"))
-    project = services.convert_lead(lead, signing(total_investment=Decimal("45000.50")), version=lead.version, by=staff)
+    project = lead_services.convert_lead(lead, signing(total_investment=Decimal("45000.50")), version=lead.version, by=staff)
     db.session.commit()
     assert committed(Project, project.id).total_investment == Decimal("45000.50")
 
     no_estimate = make_lead(staff)
-    errors = refused(services.convert_lead, no_estimate, signing(), version=no_estimate.version, by=staff)
+    errors = refused(lead_services.convert_lead, no_estimate, signing(), version=no_estimate.version, by=staff)
     assert errors["total_investment"] == "请填写总投资。"
     db.session.rollback()
     assert committed(Lead, no_estimate.id).status is LeadStatus.NEW and count(Project) == 1
@@ -171,12 +175,12 @@ def test_conversion_total_is_the_estimate_unless_overridden(staff):
 
 def test_second_conversion_is_refused_and_makes_no_second_project(staff):
     lead = make_lead(staff, estimated_investment=Decimal("8000"))
-    services.convert_lead(lead, signing(), version=lead.version, by=staff)
+    lead_services.convert_lead(lead, signing(), version=lead.version, by=staff)
     db.session.commit()
     audit_before = actions(lead.id)
 
     lead = committed(Lead, lead.id)
-    errors = refused(services.convert_lead, lead, signing(name="再转一次"), version=lead.version, by=staff)
+    errors = refused(lead_services.convert_lead, lead, signing(name="再转一次"), version=lead.version, by=staff)
     assert errors == {"": "该线索已经转为项目，不能重复转换。"}
     assert count(Project) == 1 and actions(lead.id) == audit_before
 
@@ -186,7 +190,7 @@ def test_abandoned_lead_cannot_convert(staff):
     status(lead, LeadStatus.ABANDONED, staff, reason="投资方资金链断裂")
     audit_before = actions(lead.id)
 
-    errors = refused(services.convert_lead, lead, signing(), version=lead.version, by=staff)
+    errors = refused(lead_services.convert_lead, lead, signing(), version=lead.version, by=staff)
     assert errors == {"": "已放弃的线索不能转为项目。"}
     assert count(Project) == 0 and actions(lead.id) == audit_before
     lead = committed(Lead, lead.id)
@@ -197,14 +201,14 @@ def test_conversion_respects_county_scoping(staff):
     official = make_user(Role.COUNTY, county=SANYUAN)
     yongan = make_lead(staff, county_code=YONGAN, estimated_investment=Decimal("8000"))
     with pytest.raises(NotAllowed):
-        services.convert_lead(yongan, signing(), version=yongan.version, by=official)
+        lead_services.convert_lead(yongan, signing(), version=yongan.version, by=official)
     with pytest.raises(NotAllowed):
-        services.convert_lead(yongan, signing(), version=yongan.version, by=make_user(Role.LEADER))
+        lead_services.convert_lead(yongan, signing(), version=yongan.version, by=make_user(Role.LEADER))
     assert count(Project) == 0 and actions(yongan.id) == ["created"]
 
     own = make_lead(staff, county_code=SANYUAN, estimated_investment=Decimal("8000"))
     # The convert form offers a county; a county official's project stays in their own county.
-    project = services.convert_lead(own, signing(county_code=YONGAN), version=own.version, by=official)
+    project = lead_services.convert_lead(own, signing(county_code=YONGAN), version=own.version, by=official)
     assert project.county_code == SANYUAN and own.project_id == project.id
 
 
@@ -298,8 +302,8 @@ def test_next_step_due_clock(staff, freeze):
     start = freeze(lead.created_at + dt.timedelta(minutes=5))
     status(lead, LeadStatus.ASSESSING, staff)
     follow_up(lead, staff, next_due=clock.today() + 2 * DAY)
-    assert [row[0].id for row in queries.follow_ups_due(staff, clock.today())] == [lead.id]
-    assert queries.follow_ups_due(staff, clock.today(), within_days=1) == []
+    assert [row[0].id for row in lead_queries.follow_ups_due(staff, clock.today())] == [lead.id]
+    assert lead_queries.follow_ups_due(staff, clock.today(), within_days=1) == []
     freeze(start + 2 * DAY)
     assert flags(lead, staff) == []  # due today is not yet late
     freeze(start + 3 * DAY)
@@ -316,18 +320,18 @@ def test_closed_leads_run_no_clocks(staff, freeze):
         status(lead, LeadStatus.ASSESSING, staff)
         status(lead, LeadStatus.NEGOTIATING, staff)
     status(abandoned, LeadStatus.ABANDONED, staff, reason="无意向")
-    services.convert_lead(signed, signing(), version=signed.version, by=staff)
+    lead_services.convert_lead(signed, signing(), version=signed.version, by=staff)
     db.session.commit()
     freeze(signed.created_at + 60 * DAY)
     assert flags(abandoned, staff) == [] and flags(signed, staff) == []
-    assert queries.follow_ups_due(staff, clock.today()) == []
+    assert lead_queries.follow_ups_due(staff, clock.today()) == []
 
 
 def test_configured_deadlines_move_the_clocks(staff, freeze):
-    clocks = queries.LeadClocks.from_config({"LEAD_FIRST_RESPONSE_DAYS": 2, "LEAD_ASSESS_DAYS": 5,
+    clocks = lead_queries.LeadClocks.from_config({"LEAD_FIRST_RESPONSE_DAYS": 2, "LEAD_ASSESS_DAYS": 5,
                                              "LEAD_FOLLOW_UP_DAYS": 20})
-    assert clocks == queries.LeadClocks(first_response=2, assess=5, follow_up=20)
-    assert queries.LeadClocks.from_config({}) == queries.LeadClocks(1, 3, 14)
+    assert clocks == lead_queries.LeadClocks(first_response=2, assess=5, follow_up=20)
+    assert lead_queries.LeadClocks.from_config({}) == lead_queries.LeadClocks(1, 3, 14)
     fresh, quiet = make_lead(staff), make_lead(staff)
     start = negotiating(quiet, staff, freeze)
     freeze(fresh.created_at + 25 * HOUR)
@@ -348,9 +352,9 @@ def test_overdue_leads_come_first_and_can_be_listed_alone(staff, freeze):
     older, newer = make_lead(staff), make_lead(staff)
     freeze(newer.created_at + 25 * HOUR)
     follow_up(newer, staff)
-    rows = queries.leads_with_flags(staff, queries.LeadClocks(), clock.now(), clock.today())
+    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.now(), clock.today())
     assert [(lead.id, labels) for lead, labels in rows] == [(older.id, ["首次响应超时"]), (newer.id, [])]
-    rows = queries.leads_with_flags(staff, queries.LeadClocks(), clock.now(), clock.today(), overdue_only=True)
+    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.now(), clock.today(), overdue_only=True)
     assert [lead.id for lead, _ in rows] == [older.id]
 
 
@@ -359,40 +363,40 @@ def test_overdue_leads_come_first_and_can_be_listed_alone(staff, freeze):
 def test_duplicates_match_on_the_normalised_name(staff):
     lead = make_lead(staff, investor_name="福建三农（集团）股份有限公司")
     for name in ("福建三农集团有限公司", "福建 三农", "福建三农(集团)有限责任公司", " 福建三农 "):
-        assert services.find_duplicates(name, None) == ([lead], []), name
+        assert lead_services.find_duplicates(name, None) == ([lead], []), name
     for name in ("福建三农化工有限公司", "三农集团", "福建三化集团有限公司"):
-        assert services.find_duplicates(name, None) == ([], []), name
-    assert services.find_duplicates("福建三农集团", None, exclude_lead=lead) == ([], [])
+        assert lead_services.find_duplicates(name, None) == ([], []), name
+    assert lead_services.find_duplicates("福建三农集团", None, exclude_lead=lead) == ([], [])
 
 
 def test_duplicates_match_on_the_credit_code_whatever_the_name(staff):
     code = credit_code("MA2Y00002")
     lead = make_lead(staff, investor_name="三明金氟化工有限公司", investor_credit_code=code)
-    assert services.find_duplicates("完全不同的名字有限公司", code) == ([lead], [])
-    assert services.find_duplicates("完全不同的名字有限公司", code.lower()) == ([lead], [])
-    assert services.find_duplicates("完全不同的名字有限公司", credit_code("MA2Y00003")) == ([], [])
+    assert lead_services.find_duplicates("完全不同的名字有限公司", code) == ([lead], [])
+    assert lead_services.find_duplicates("完全不同的名字有限公司", code.lower()) == ([lead], [])
+    assert lead_services.find_duplicates("完全不同的名字有限公司", credit_code("MA2Y00003")) == ([], [])
 
 
 def test_duplicates_match_projects_too(staff):
     code = credit_code("MA2Y00004")
     by_name = make_project(staff, investor_name="福建三农集团有限公司")
     by_code = make_project(staff, investor_name="海斯福化工有限公司", investor_credit_code=code)
-    assert services.find_duplicates("福建三农（集团）股份有限公司", None) == ([], [by_name])
-    assert services.find_duplicates("另一家公司", code) == ([], [by_code])
+    assert lead_services.find_duplicates("福建三农（集团）股份有限公司", None) == ([], [by_name])
+    assert lead_services.find_duplicates("另一家公司", code) == ([], [by_code])
 
 
 def test_a_duplicate_is_saved_only_with_a_reason_which_is_kept(staff):
     first = make_lead(staff, investor_name="福建三农（集团）股份有限公司")
     project = make_project(staff, investor_name="福建三农集团有限公司")
     with pytest.raises(DuplicateInvestor) as info:
-        services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff)
+        lead_services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff)
     assert (info.value.leads, info.value.projects) == ([first], [project])
     with pytest.raises(DuplicateInvestor):
-        services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff,
+        lead_services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff,
                              duplicate_reason="   ")
     assert count(Lead) == 1 and lead_audit_count() == 1
 
-    second = services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff,
+    second = lead_services.create_lead({"investor_name": "福建 三农", "source": LeadSource.EXPO}, by=staff,
                                   duplicate_reason=" 集团第二个项目：含氟医药中间体 ")
     db.session.commit()
     second = committed(Lead, second.id)
@@ -403,7 +407,7 @@ def test_a_duplicate_is_saved_only_with_a_reason_which_is_kept(staff):
 
 
 def test_a_reason_is_not_kept_when_nothing_matched(staff):
-    lead = services.create_lead({"investor_name": "全新投资方有限公司", "source": LeadSource.FUND}, by=staff,
+    lead = lead_services.create_lead({"investor_name": "全新投资方有限公司", "source": LeadSource.FUND}, by=staff,
                                 duplicate_reason="多余的理由")
     assert lead.duplicate_note == ""
 
@@ -411,7 +415,7 @@ def test_a_reason_is_not_kept_when_nothing_matched(staff):
 # create and edit -----------------------------------------------------------------------------------------
 
 def test_create_defaults_owner_to_the_logger_and_audits_the_fields(staff):
-    lead = services.create_lead({"investor_name": " 翔丰华新能源材料有限公司 ", "source": "expo",
+    lead = lead_services.create_lead({"investor_name": " 翔丰华新能源材料有限公司 ", "source": "expo",
                                  "county_code": YONGAN, "contact_person": "李总",
                                  "estimated_investment": Decimal("20000")}, by=staff)
     db.session.commit()
@@ -446,18 +450,18 @@ def test_bad_lead_input_is_refused_in_chinese(staff, data, field):
         data["industry_id"], data["chain_node_id"] = industry(data.pop("industry")).id, node(data.pop("node")).id
     if "owner_role" in data:
         data["owner_id"] = make_user(data.pop("owner_role")).id
-    errors = refused(services.create_lead, data, by=staff)
+    errors = refused(lead_services.create_lead, data, by=staff)
     assert field in errors and any("\u4e00" <= ch <= "\u9fff" for ch in errors[field])
     assert count(Lead) == 0 and lead_audit_count() == 0
 
 
 def lead_form(lead: Lead, **changes) -> dict:
-    return {**{field: getattr(lead, field) for field in services.LEAD_FIELD_LABELS}, **changes}
+    return {**{field: getattr(lead, field) for field in lead_services.LEAD_FIELD_LABELS}, **changes}
 
 
 def test_update_records_what_changed_and_an_unchanged_form_changes_nothing(staff):
     lead = make_lead(staff, contact_person="王经理")
-    labels = services.update_lead(lead, lead_form(lead, contact_person="李经理", estimated_investment=Decimal("9000")),
+    labels = lead_services.update_lead(lead, lead_form(lead, contact_person="李经理", estimated_investment=Decimal("9000")),
                                   version=lead.version, by=staff)
     db.session.commit()
     assert sorted(labels) == sorted(["联系人", "预计投资（万元）"])
@@ -467,25 +471,25 @@ def test_update_records_what_changed_and_an_unchanged_form_changes_nothing(staff
     assert entry.action == "updated"
     assert entry.data["changes"] == {"联系人": ["王经理", "李经理"], "预计投资（万元）": [None, "9000.00"]}
 
-    assert services.update_lead(lead, lead_form(lead), version=lead.version, by=staff) == []
+    assert lead_services.update_lead(lead, lead_form(lead), version=lead.version, by=staff) == []
     db.session.commit()
     assert actions(lead.id) == ["created", "updated"] and committed(Lead, lead.id).version == 2
 
 
 def test_renaming_the_investor_updates_the_matching_key(staff):
     lead = make_lead(staff, investor_name="旧名称有限公司")
-    services.update_lead(lead, lead_form(lead, investor_name="海西联合药业（集团）有限公司"), version=lead.version, by=staff)
+    lead_services.update_lead(lead, lead_form(lead, investor_name="海西联合药业（集团）有限公司"), version=lead.version, by=staff)
     db.session.commit()
-    assert services.find_duplicates("海西联合药业", None) == ([committed(Lead, lead.id)], [])
+    assert lead_services.find_duplicates("海西联合药业", None) == ([committed(Lead, lead.id)], [])
 
 
 @pytest.mark.parametrize("seen", [None, 0, 2])
 def test_lead_writes_check_the_version(staff, seen):
     lead = make_lead(staff, estimated_investment=Decimal("5000"))
     calls = [
-        lambda: services.update_lead(lead, lead_form(lead, contact_person="某人"), version=seen, by=staff),
-        lambda: services.change_lead_status(lead, LeadStatus.ASSESSING, version=seen, by=staff),
-        lambda: services.convert_lead(lead, signing(), version=seen, by=staff),
+        lambda: lead_services.update_lead(lead, lead_form(lead, contact_person="某人"), version=seen, by=staff),
+        lambda: lead_services.change_lead_status(lead, LeadStatus.ASSESSING, version=seen, by=staff),
+        lambda: lead_services.convert_lead(lead, signing(), version=seen, by=staff),
     ]
     for call in calls:
         with pytest.raises(LeadConflict) as info:
@@ -510,7 +514,7 @@ def test_the_version_column_stops_a_second_writer(staff):
         other.get(Lead, lead.id).contact_person = "另一人先保存"
         other.commit()
     with pytest.raises(StaleDataError):
-        services.change_lead_status(lead, LeadStatus.ASSESSING, version=1, by=staff)
+        lead_services.change_lead_status(lead, LeadStatus.ASSESSING, version=1, by=staff)
     db.session.rollback()
     lead = committed(Lead, lead.id)
     assert (lead.status, lead.contact_person, lead.version) == (LeadStatus.NEW, "另一人先保存", 2)
@@ -521,7 +525,7 @@ def test_the_version_column_stops_a_second_writer(staff):
 
 def test_status_moves_one_step_at_a_time(staff):
     lead = make_lead(staff)
-    errors = refused(services.change_lead_status, lead, LeadStatus.NEGOTIATING, version=lead.version, by=staff)
+    errors = refused(lead_services.change_lead_status, lead, LeadStatus.NEGOTIATING, version=lead.version, by=staff)
     assert errors == {"status": "线索不能从“新线索”变为“在谈”。"}
     assert actions(lead.id) == ["created"]
     db.session.rollback()
@@ -532,15 +536,15 @@ def test_status_moves_one_step_at_a_time(staff):
     assert lead.status is LeadStatus.NEGOTIATING and lead.version == 3
     moves = [(e.data["old"], e.data["new"]) for e in lead_audit(lead.id) if e.action == "status"]
     assert moves == [("新线索", "研判"), ("研判", "在谈")]
-    errors = refused(services.change_lead_status, lead, LeadStatus.ASSESSING, version=lead.version, by=staff)
+    errors = refused(lead_services.change_lead_status, lead, LeadStatus.ASSESSING, version=lead.version, by=staff)
     assert errors == {"status": "线索不能从“在谈”变为“研判”。"}
 
 
 def test_signing_goes_through_conversion_only(staff):
     lead = make_lead(staff)
-    errors = refused(services.change_lead_status, lead, LeadStatus.SIGNED, version=lead.version, by=staff)
+    errors = refused(lead_services.change_lead_status, lead, LeadStatus.SIGNED, version=lead.version, by=staff)
     assert "转为项目" in errors["status"]
-    errors = refused(services.change_lead_status, lead, "married", version=lead.version, by=staff)
+    errors = refused(lead_services.change_lead_status, lead, "married", version=lead.version, by=staff)
     assert errors == {"status": "未知的线索状态。"}
     assert committed(Lead, lead.id).status is LeadStatus.NEW and actions(lead.id) == ["created"]
 
@@ -548,7 +552,7 @@ def test_signing_goes_through_conversion_only(staff):
 def test_abandoning_needs_a_reason(staff):
     lead = make_lead(staff)
     for reason in ("", "  "):
-        errors = refused(services.change_lead_status, lead, LeadStatus.ABANDONED, reason=reason,
+        errors = refused(lead_services.change_lead_status, lead, LeadStatus.ABANDONED, reason=reason,
                          version=lead.version, by=staff)
         assert errors == {"reason": "放弃线索必须填写原因。"}
     assert actions(lead.id) == ["created"]
@@ -563,18 +567,18 @@ def test_abandoning_needs_a_reason(staff):
 def test_signed_and_abandoned_are_final(staff, final):
     lead = make_lead(staff, estimated_investment=Decimal("5000"))
     if final is LeadStatus.SIGNED:
-        services.convert_lead(lead, signing(), version=lead.version, by=staff)
+        lead_services.convert_lead(lead, signing(), version=lead.version, by=staff)
         db.session.commit()
     else:
         status(lead, LeadStatus.ABANDONED, staff, reason="无意向")
     lead = committed(Lead, lead.id)
     history = actions(lead.id)
     for target in (LeadStatus.NEW, LeadStatus.ASSESSING, LeadStatus.NEGOTIATING, LeadStatus.ABANDONED):
-        errors = refused(services.change_lead_status, lead, target, reason="再试", version=lead.version, by=staff)
+        errors = refused(lead_services.change_lead_status, lead, target, reason="再试", version=lead.version, by=staff)
         assert errors == {"status": f"线索不能从“{final.label}”变为“{target.label}”。"}
-    assert refused(services.update_lead, lead, lead_form(lead, contact_person="某人"), version=lead.version,
+    assert refused(lead_services.update_lead, lead, lead_form(lead, contact_person="某人"), version=lead.version,
                    by=staff) == {"": f"“{final.label}”的线索不能再修改。"}
-    assert refused(services.add_follow_up, lead, date=clock.today(), kind="phone", summary="还想再谈", next_step="",
+    assert refused(lead_services.add_follow_up, lead, date=clock.today(), kind="phone", summary="还想再谈", next_step="",
                    next_due=None, by=staff) == {"": f"“{final.label}”的线索不再跟进。"}
     assert actions(lead.id) == history and count(FollowUp) == 0
     assert committed(Lead, lead.id).status is final
@@ -602,7 +606,7 @@ def test_bad_follow_up_dates_are_refused(staff, when, next_due, field, message):
     logged = lead.created_at.astimezone(clock.LOCAL_TZ).date()
     day = (clock.today() if when >= 0 else logged) + when * DAY
     due = None if next_due is None else day + next_due * DAY
-    errors = refused(services.add_follow_up, lead, date=day, kind=FollowUpKind.VISIT, summary="走访企业",
+    errors = refused(lead_services.add_follow_up, lead, date=day, kind=FollowUpKind.VISIT, summary="走访企业",
                      next_step="", next_due=due, by=staff)
     assert errors == {field: message}
     assert count(FollowUp) == 0 and actions(lead.id) == ["created"]
@@ -610,7 +614,7 @@ def test_bad_follow_up_dates_are_refused(staff, when, next_due, field, message):
 
 def test_a_follow_up_needs_a_summary(staff):
     lead = make_lead(staff)
-    errors = refused(services.add_follow_up, lead, date=clock.today(), kind="phone", summary="  ", next_step="",
+    errors = refused(lead_services.add_follow_up, lead, date=clock.today(), kind="phone", summary="  ", next_step="",
                      next_due=None, by=staff)
     assert errors == {"summary": "请填写跟进情况。"}
     assert count(FollowUp) == 0
@@ -630,15 +634,15 @@ def test_county_official_logs_and_sees_only_their_own_countys_leads(staff):
     official = make_user(Role.COUNTY, county=SANYUAN)
     other = make_lead(staff, county_code=YONGAN)
     unassigned = make_lead(staff, county_code=None)
-    own = services.create_lead({"investor_name": "某县区线索有限公司", "source": "visit", "county_code": YONGAN},
+    own = lead_services.create_lead({"investor_name": "某县区线索有限公司", "source": "visit", "county_code": YONGAN},
                                by=official)
     db.session.commit()
     assert own.county_code == SANYUAN
-    assert db.session.scalars(queries.visible_leads(official)).all() == [own]
-    assert {lead.id for lead in db.session.scalars(queries.visible_leads(staff))} == {other.id, unassigned.id, own.id}
+    assert db.session.scalars(lead_queries.visible_leads(official)).all() == [own]
+    assert {lead.id for lead in db.session.scalars(lead_queries.visible_leads(staff))} == {other.id, unassigned.id, own.id}
     leader = make_user(Role.LEADER)
-    assert len(db.session.scalars(queries.visible_leads(leader)).all()) == 3
-    rows = queries.leads_with_flags(official, queries.LeadClocks(), clock.now(), clock.today())
+    assert len(db.session.scalars(lead_queries.visible_leads(leader)).all()) == 3
+    rows = lead_queries.leads_with_flags(official, lead_queries.LeadClocks(), clock.now(), clock.today())
     assert [lead.id for lead, _ in rows] == [own.id]
 
 
@@ -649,16 +653,16 @@ def test_county_official_cannot_write_another_countys_lead_and_leaders_write_non
     own = make_lead(staff, county_code=SANYUAN)
     for by, target in ((official, lead), (leader, lead), (leader, own)):
         for call in (
-            lambda: services.update_lead(target, lead_form(target, contact_person="某人"), version=target.version, by=by),
-            lambda: services.change_lead_status(target, LeadStatus.ASSESSING, version=target.version, by=by),
-            lambda: services.add_follow_up(target, date=clock.today(), kind="phone", summary="越权", next_step="",
+            lambda: lead_services.update_lead(target, lead_form(target, contact_person="某人"), version=target.version, by=by),
+            lambda: lead_services.change_lead_status(target, LeadStatus.ASSESSING, version=target.version, by=by),
+            lambda: lead_services.add_follow_up(target, date=clock.today(), kind="phone", summary="越权", next_step="",
                                            next_due=None, by=by),
-            lambda: services.convert_lead(target, signing(), version=target.version, by=by),
+            lambda: lead_services.convert_lead(target, signing(), version=target.version, by=by),
         ):
             with pytest.raises(NotAllowed):
                 call()
     with pytest.raises(NotAllowed):
-        services.create_lead({"investor_name": "领导登记", "source": "visit"}, by=leader)
+        lead_services.create_lead({"investor_name": "领导登记", "source": "visit"}, by=leader)
     assert count(Lead) == 2 and count(FollowUp) == 0 and count(Project) == 0
     assert actions(lead.id) == ["created"] and actions(own.id) == ["created"]
 
@@ -666,19 +670,19 @@ def test_county_official_cannot_write_another_countys_lead_and_leaders_write_non
 def test_get_lead_or_404_hides_other_counties_and_refuses_writes_to_readers(staff, app):
     official, leader = make_user(Role.COUNTY, county=SANYUAN), make_user(Role.LEADER)
     own, other = make_lead(staff, county_code=SANYUAN), make_lead(staff, county_code=YONGAN)
-    assert queries.get_lead_or_404(own.id, official, for_edit=True) is own
-    assert queries.get_lead_or_404(other.id, staff, for_edit=True) is other
-    assert queries.get_lead_or_404(other.id, leader) is other
+    assert lead_queries.get_lead_or_404(own.id, official, for_edit=True) is own
+    assert lead_queries.get_lead_or_404(other.id, staff, for_edit=True) is other
+    assert lead_queries.get_lead_or_404(other.id, leader) is other
     with pytest.raises(NotFound):
-        queries.get_lead_or_404(other.id, official)
+        lead_queries.get_lead_or_404(other.id, official)
     with pytest.raises(Forbidden):
-        queries.get_lead_or_404(own.id, leader, for_edit=True)
+        lead_queries.get_lead_or_404(own.id, leader, for_edit=True)
 
 
 def test_county_official_cannot_move_a_lead_to_another_county(staff):
     official = make_user(Role.COUNTY, county=SANYUAN)
     lead = make_lead(staff, county_code=SANYUAN)
-    services.update_lead(lead, lead_form(lead, county_code=YONGAN, contact_person="某人"), version=lead.version,
+    lead_services.update_lead(lead, lead_form(lead, county_code=YONGAN, contact_person="某人"), version=lead.version,
                          by=official)
     db.session.commit()
     assert committed(Lead, lead.id).county_code == SANYUAN

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from core.auth.models import Role
 from core.db import db
-from projects import ledgers
-from projects.excel import export_ledger
+from projects.ledgers.excel import export_ledger
 from projects.models import Project
 from projects.stages import SignType
 from tests.factories import make_event, make_project, make_user
 from tests.projects.web import new_client
+from projects.ledgers import export
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 FIELDS = ("name", "investor_name", "county_code", "park_id", "industry_id", "total_investment", "sign_type", "sign_date",
@@ -32,7 +32,7 @@ def test_layout_formats_and_total_row():
     commerce = make_user(Role.COMMERCE)
     make_project(by=commerce, name="甲", total_investment=Decimal("1234.5"), sign_date=dt.date(2025, 3, 1))
     make_project(by=commerce, name="乙", total_investment=Decimal("100"), county_code="350481")
-    sheet = openpyxl.load_workbook(io.BytesIO(export_ledger(ledgers.export_rows(), title="台账"))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(export_ledger(export.export_rows(), title="台账"))).active
     assert sheet["A1"].value == "台账" and sheet["A2"].value == "序号"
     assert sheet["H2"].value == "签约情况" and sheet["H3"].value == "签约类型" and sheet["K2"].value == "推进情况"
     assert {"H2:J2", "K2:R2", "A2:A3"} <= {str(r) for r in sheet.merged_cells.ranges}
@@ -47,7 +47,7 @@ def test_text_that_looks_like_a_formula_is_written_as_text():
     texts = ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)")
     for i, text in enumerate(texts):
         make_project(by=commerce, name=f"项目{i}", investor_name=f"投资方{i}", responsible_unit=text)
-    rows = ledgers.export_rows()
+    rows = export.export_rows()
     # The services trim text, so tab and CR openings cannot come from the database: hand them in directly.
     rows += [dict(rows[0], responsible_unit=text) for text in ("\tcmd", "\rcmd")]
     sheet = openpyxl.load_workbook(io.BytesIO(export_ledger(rows, title="台账"))).active

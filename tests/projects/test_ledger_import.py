@@ -11,14 +11,18 @@ from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.db import db
+from core.transaction import transaction
 from core.excel import ExcelUnreadable, check_xlsx
-from projects import ledgers
-from projects.excel import parse_date, parse_money
-from projects.models import ImportBatch, Project, ProjectEvent, SigningEvent
+from projects.ledgers.excel import parse_date, parse_money
+from projects.ledgers.models import ImportBatch
+from projects.models import Project, ProjectEvent
+from projects.events.models import SigningEvent
 from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
 from tests.projects.ledger_files import ONE_ROW, ledger_bytes, row
 from tests.projects.web import new_client, page_text
+from projects.ledgers import batches
+from projects.ledgers import importer
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -29,12 +33,11 @@ def project_count() -> int:
 
 def run(data: bytes, user=None, **kwargs):
     user = user or make_user(Role.COMMERCE)
-    outcome = ledgers.import_ledger(data, by=user, filename="台账.xlsx", **kwargs)
-    if outcome.ok and not kwargs.get("dry_run"):
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return outcome
+    try:
+        with transaction(commit=not kwargs.get("dry_run")):
+            return importer.import_ledger(data, by=user, filename="台账.xlsx", **kwargs)
+    except importer.SheetRefused as refused:
+        return refused.outcome
 
 
 def test_money_and_date_formats():
@@ -168,19 +171,20 @@ def test_revert_deletes_created_and_restores_updated():
     outcome = run(data, commerce)
     assert outcome.ok and project_count() == 2
     batch = outcome.batch
-    assert ledgers.revert_batch(batch, by=admin) == {"deleted": 1, "restored": 1}
+    assert batches.revert_batch(batch, by=admin) == {"deleted": 1, "restored": 1}
     db.session.commit()
     db.session.refresh(existing)
     assert project_count() == 1 and existing.total_investment == Decimal("8000.00")
     assert db.session.scalar(select(SigningEvent).where(SigningEvent.name == "新的签约活动")) is None
     assert batch.reverted_at is not None and batch.sha256 is None
-    with pytest.raises(ledgers.RevertRefused):
-        ledgers.revert_batch(batch, by=admin)
+    with pytest.raises(batches.RevertRefused):
+        batches.revert_batch(batch, by=admin)
     assert run(data, commerce).ok, "a reverted file may be imported again"
 
 
 def test_revert_is_refused_when_a_project_changed_since():
-    from projects.services import update_project, EDITABLE_FIELDS
+    from projects.services import update_project
+    from projects.rules import EDITABLE_FIELDS
 
     commerce, admin = make_user(Role.COMMERCE), make_user(Role.ADMIN)
     outcome = run(ledger_bytes([row(name="后来改过的项目")]), commerce)
@@ -188,16 +192,16 @@ def test_revert_is_refused_when_a_project_changed_since():
     data = {f: getattr(project, f) for f in EDITABLE_FIELDS} | {"notes": "导入后补充"}
     update_project(project, data, version=project.version, by=commerce)
     db.session.commit()
-    with pytest.raises(ledgers.RevertRefused):
-        ledgers.revert_batch(outcome.batch, by=admin)
+    with pytest.raises(batches.RevertRefused):
+        batches.revert_batch(outcome.batch, by=admin)
     with pytest.raises(Exception):
-        ledgers.revert_batch(outcome.batch, by=commerce)
+        batches.revert_batch(outcome.batch, by=commerce)
 
 
 def test_the_same_file_twice_is_refused():
     data = ledger_bytes([row()])
     assert run(data).ok
-    with pytest.raises(ledgers.LedgerRefused, match="不能重复导入"):
+    with pytest.raises(importer.LedgerRefused, match="不能重复导入"):
         run(data)
 
 
@@ -242,7 +246,7 @@ def test_xml_bomb_is_refused():
     members = {name: source.read(name) for name in source.namelist()}
     members["xl/worksheets/sheet1.xml"] = laughs
     with pytest.raises(ExcelUnreadable, match="DTD"):
-        ledgers.import_ledger(_zip(members), by=make_user(Role.COMMERCE))
+        importer.import_ledger(_zip(members), by=make_user(Role.COMMERCE))
 
 
 def test_missing_required_column_is_reported_on_the_header_row():
@@ -279,7 +283,7 @@ def test_web_preview_then_confirm(app):
                            content_type="multipart/form-data")
     assert response.status_code == 200 and "将新建 1 个项目" in page_text(response)
     assert project_count() == 0, "the preview wrote nothing"
-    digest = ledgers.sha256(data)
+    digest = importer.sha256(data)
     response = client.post("/ledgers/import/confirm", data={"sha256": digest, "filename": "台账.xlsx"})
     assert response.status_code == 302 and project_count() == 1
     assert client.post("/ledgers/import/confirm", data={"sha256": digest}).status_code == 400  # consumed

@@ -11,13 +11,19 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects import queries, services
-from projects.models import EventKind, ProgressReport, Project, ProjectEvent
-from projects.services import Conflict, FundsOverTotal, NotAllowed, ProjectInvalid
+from projects import services
+from projects.models import EventKind, Project, ProjectEvent
+from projects.reports.models import ProgressReport
+from projects.rules import Conflict, ProjectInvalid
+from projects.reports.services import FundsOverTotal
+from core.errors import NotAllowed
 from projects.stages import Stage
 from tests.factories import make_project, make_user
 from tests.conftest import csrf_token_from
 from tests.projects.web import changed_tables, input_value, new_client, page_text, snapshot
+from projects.reports import queries as report_queries
+from projects.reports import services as report_services
+from projects import rules
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -39,7 +45,7 @@ def staff():
 def report(project: Project, month: dt.date, by, *, investment="0", funds="0", note: str = "", no_change=False,
            confirm=False) -> ProgressReport:
     """Save one report as a request would: the service call at the project's current version, then commit."""
-    saved = services.save_report(project, month, investment=None if investment is None else Decimal(investment),
+    saved = report_services.save_report(project, month, investment=None if investment is None else Decimal(investment),
                                  funds_arrived=None if funds is None else Decimal(funds), note=note,
                                  no_change=no_change, version=project.version, by=by,
                                  confirm_funds_over_total=confirm)
@@ -132,7 +138,7 @@ def test_a_second_report_for_the_month_updates_the_same_row_and_totals_stay_deri
     project = fresh(project)
     assert (project.investment_completed, project.funds_arrived) == (Decimal("1500"), Decimal("230"))
     # The figure carried in before the reports is edited on the project: the total follows it.
-    data = {field: getattr(project, field) for field in services.EDITABLE_FIELDS}
+    data = {field: getattr(project, field) for field in rules.EDITABLE_FIELDS}
     services.update_project(project, {**data, "investment_baseline": Decimal("400")}, version=project.version, by=staff)
     db.session.commit()
     assert fresh(project).investment_completed == Decimal("900")
@@ -174,11 +180,11 @@ def test_reports_write_project_events_and_check_the_version(staff):
         (start + 2, "2025年06月·进展说明", None, "设备进场")]
     assert all(r.user_id == staff.id for r in rows)
     with pytest.raises(Conflict):
-        services.save_report(project, JUNE, investment=Decimal("999"), funds_arrived=None, note="", no_change=False,
+        report_services.save_report(project, JUNE, investment=Decimal("999"), funds_arrived=None, note="", no_change=False,
                              version=start + 1, by=staff)
     db.session.rollback()
     with pytest.raises(Conflict):
-        services.save_report(project, JULY, investment=Decimal("1"), funds_arrived=None, note="", no_change=False,
+        report_services.save_report(project, JULY, investment=Decimal("1"), funds_arrived=None, note="", no_change=False,
                              version=None, by=staff)
     db.session.rollback()
     assert [r.investment for r in reports_of(project)] == [Decimal("250")]
@@ -188,7 +194,7 @@ def test_only_editors_of_the_county_report(staff):
     project = make_project(staff, county_code=YONGAN)
     for user in (make_user(Role.COUNTY, county=SANYUAN), make_user(Role.LEADER)):
         with pytest.raises(NotAllowed):
-            services.save_report(project, JUNE, investment=Decimal("1"), funds_arrived=None, note="", no_change=False,
+            report_services.save_report(project, JUNE, investment=Decimal("1"), funds_arrived=None, note="", no_change=False,
                                  version=project.version, by=user)
         db.session.rollback()
     report(project, JUNE, make_user(Role.COUNTY, county=YONGAN), investment="1")
@@ -238,14 +244,14 @@ def by_code(rows) -> dict[str, dict]:
 
 
 def test_completeness_per_county_and_ranking(board):
-    rows = by_code(queries.completeness_by_county(JULY))
+    rows = by_code(report_queries.completeness_by_county(JULY))
     assert {code: (r["due"], r["reported"]) for code, r in rows.items() if r["due"]} == {
         SANYUAN: (3, 2), YONGAN: (2, 1), SHAXIAN: (1, 0)}
     assert rows[SANYUAN]["rate"] == pytest.approx(2 / 3) and rows[SHAXIAN]["rate"] == 0
     assert (rows[SANYUAN]["rank"], rows[YONGAN]["rank"], rows[SHAXIAN]["rank"]) == (1, 2, 3)
     assert all(r["rate"] is None and r["rank"] > 3 for code, r in rows.items() if code not in (SANYUAN, YONGAN, SHAXIAN))
     assert len(rows) == 11  # the current counties only (梅列区 merged into 三元区)
-    june = by_code(queries.completeness_by_county(JUNE))
+    june = by_code(report_queries.completeness_by_county(JUNE))
     # June: S2 was not yet signed, S5 produced that month; X1 reported.
     assert (june[SANYUAN]["due"], june[SANYUAN]["reported"]) == (3, 0)
     assert (june[SHAXIAN]["due"], june[SHAXIAN]["reported"], june[SHAXIAN]["rank"]) == (1, 1, 1)
@@ -254,10 +260,10 @@ def test_completeness_per_county_and_ranking(board):
     assert (june[SANYUAN]["rank"], june[YONGAN]["rank"]) == (2, 2)
     assert {r["rank"] for code, r in june.items() if r["rate"] is None} == {4}
     official = make_user(Role.COUNTY, county=SANYUAN)
-    due = {project.name: rep is not None for project, rep in queries.projects_due_for_month(official, JULY)}
+    due = {project.name: rep is not None for project, rep in report_queries.projects_due_for_month(official, JULY)}
     assert due == {"三元甲": True, "三元乙": False, "三元丁": True}
-    assert {p.name for p, _ in queries.projects_due_for_month(official, JUNE)} == {"三元甲", "三元丁", "三元戊"}
-    missing, count = queries.missing_reports(official, JULY)
+    assert {p.name for p, _ in report_queries.projects_due_for_month(official, JUNE)} == {"三元甲", "三元丁", "三元戊"}
+    missing, count = report_queries.missing_reports(official, JULY)
     assert [p.name for p in missing] == ["三元乙"] and count == 1
 
 

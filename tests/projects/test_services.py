@@ -17,9 +17,13 @@ from parks.models import Chain, ChainNode, Industry, Park
 from projects import queries, services
 from projects.models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, InvestorOrigin, InvestorType,
                              Project, ProjectEvent)
-from projects.services import Conflict, NotAllowed, ProjectInvalid
+from projects.rules import Conflict, ProjectInvalid
+from core.errors import NotAllowed
 from projects.stages import Light, SignType, Stage
 from tests.factories import make_project, make_user
+from projects.ledgers.bulk import BulkCreator
+from projects.events import services as event_services
+from projects import rules
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -35,7 +39,7 @@ def staff():
 
 def form_of(project: Project, **changes) -> dict:
     """What the edit form would post back unchanged, with ``changes`` applied."""
-    return {**{field: getattr(project, field) for field in services.EDITABLE_FIELDS}, **changes}
+    return {**{field: getattr(project, field) for field in rules.EDITABLE_FIELDS}, **changes}
 
 
 def update(project: Project, by, commit: bool = True, **changes) -> list[str]:
@@ -149,7 +153,7 @@ def test_create_refuses_later_stages_and_signed_without_details(staff):
 
 def _bulk_twin_data(staff) -> dict:
     leader = make_user(Role.LEADER)
-    event = services.save_signing_event(None, name="批量对照签约会", date=dt.date(2025, 2, 1), place="", organiser="",
+    event = event_services.save_signing_event(None, name="批量对照签约会", date=dt.date(2025, 2, 1), place="", organiser="",
                                         county_code=None, notes="", by=staff)
     industry = db.session.scalars(select(Industry).order_by(Industry.id)).first()
     return {"name": " 批量对照项目 ", "investor_name": "福建某某新材料有限公司", "investor_credit_code": "91350100m000100y43",
@@ -168,7 +172,7 @@ def test_bulk_creation_writes_the_same_rows_as_create_project(staff, start):
     if start is Stage.NEGOTIATING:
         data.update(signing_event_id=None, sign_type=SignType.AGREEMENT)
     one = services.create_project(dict(data), by=staff, stage=start).id
-    creator = services.BulkCreator(by=staff)
+    creator = BulkCreator(by=staff)
     creator.add(dict(data), stage=start)
     assert db.session.scalar(select(func.count()).select_from(Project)) == 1, "add() writes nothing"
     [bulk] = creator.insert()
@@ -193,13 +197,13 @@ def test_bulk_creation_writes_the_same_rows_as_create_project(staff, start):
 
 
 def test_bulk_creation_refuses_each_row_as_create_project_does(staff):
-    creator = services.BulkCreator(by=staff)
+    creator = BulkCreator(by=staff)
     bad = {"name": "坏项目", "investor_name": "某公司", "county_code": "350404", "total_investment": Decimal("-1"),
            "project_code": "2025-999999-26-03-00012A"}
     assert invalid(creator.add, dict(bad), stage=Stage.SIGNED) == invalid(services.create_project, dict(bad), by=staff)
     assert invalid(creator.add, dict(bad), stage=Stage.STARTED) == {"": "新项目只能从“在谈”或“签约”阶段开始。"}
     with pytest.raises(NotAllowed):
-        services.BulkCreator(by=make_user(Role.LEADER)).add({**bad, "total_investment": Decimal("1")})
+        BulkCreator(by=make_user(Role.LEADER)).add({**bad, "total_investment": Decimal("1")})
     assert creator.insert() == [] and db.session.scalar(select(func.count()).select_from(Project)) == 0
 
 

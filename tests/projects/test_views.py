@@ -19,6 +19,7 @@ from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
 from tests.projects.web import (changed_tables, fresh, input_value, new_client, page_text, path_of,
                                 project_form_data, project_names, snapshot)
+from projects import rules
 
 TODAY = clock.today()  # the app's today: China Standard Time, not the server's zone
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
@@ -185,7 +186,7 @@ def test_county_official_sees_own_county_red_then_yellow_first(app, as_county, c
     make_project(by=commerce, name="永安红灯项目", county_code=YONGAN, planned_start=days(-30))
     db.session.commit()
     # Touch the green one last: "most recently updated" must not beat the lights.
-    services.update_project(green, {**{f: getattr(green, f) for f in services.EDITABLE_FIELDS}, "notes": "刚更新"},
+    services.update_project(green, {**{f: getattr(green, f) for f in rules.EDITABLE_FIELDS}, "notes": "刚更新"},
                             version=green.version, by=commerce)
     db.session.commit()
     response = as_county.get("/projects/")

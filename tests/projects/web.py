@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from core.db import db
-from projects.services import EDITABLE_FIELDS
+from projects.rules import EDITABLE_FIELDS
 from tests.conftest import CSRF_RE
 from tests.factories import DEFAULT_PASSWORD
 

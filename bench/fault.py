@@ -43,7 +43,8 @@ from sqlalchemy import and_, exists, func, select, text  # noqa: E402
 
 from core.auth.models import BOOKKEEPING_TABLES  # noqa: E402
 from core.db import db  # noqa: E402
-from projects.models import ImportBatch, Project, ProjectEvent  # noqa: E402
+from projects.ledgers.models import ImportBatch
+from projects.models import Project, ProjectEvent  # noqa: E402
 
 WORKERS = 2  # one to kill while the other serves; fewer boots than 3 on a 2-core machine
 WAL_SPILL_BYTES = 1 << 20  # a SQLite worker that wrote this much in the import's request is writing its rows

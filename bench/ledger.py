@@ -24,11 +24,12 @@ from core.auth.models import Role  # noqa: E402
 from core.auth.services import create_user, seed_counties  # noqa: E402
 from core.db import db  # noqa: E402
 from parks.services import seed_reference  # noqa: E402
-from projects import ledgers  # noqa: E402
-from projects.excel import export_ledger  # noqa: E402
+from projects.ledgers.excel import export_ledger  # noqa: E402
 from projects.models import Project  # noqa: E402
 from projects.services import seed_approval_types  # noqa: E402
 from tests.projects.ledger_files import ledger_bytes, row  # noqa: E402
+from projects.ledgers import export
+from projects.ledgers import importer
 
 COUNTIES = ["三元区", "沙县", "永安市", "明溪", "350423", "宁化县", "大田县", "尤溪县", "将乐县", "泰宁县", "建宁县"]
 INDUSTRIES = ["氟新材料", "石墨烯", "稀土", "医药", "装备", "轻合金"]
@@ -63,7 +64,7 @@ def main(rows: int) -> None:
         print(f"ledger: {rows:,} rows, {len(data) / 1024 / 1024:.1f} MB ({db.engine.dialect.name})")
 
         started = time.perf_counter()
-        outcome = ledgers.import_ledger(data, by=admin, filename="bench.xlsx")
+        outcome = importer.import_ledger(data, by=admin, filename="bench.xlsx")
         assert outcome.ok, outcome.report.lines()[:5]
         db.session.commit()
         import_s = time.perf_counter() - started
@@ -73,7 +74,7 @@ def main(rows: int) -> None:
               f"peak RSS so far {import_rss:.0f} MB")
 
         started = time.perf_counter()
-        body = export_ledger(ledgers.export_rows(), title=ledgers.export_title(None))
+        body = export_ledger(export.export_rows(), title=export.export_title(None))
         export_s = time.perf_counter() - started
         print(f"export: {export_s:.2f} s for {count:,} projects, {len(body) / 1024 / 1024:.1f} MB (target < 3 s)")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -16,15 +16,18 @@ from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
 from parks.models import Park
-from projects import ledgers
 from projects import services as project_services
-from projects.views.ledgers import stage_upload
-from projects.models import ApprovalItem, ApprovalItemType, Lead, Project
+from projects.ledgers.staging import stage_upload
+from projects.models import ApprovalItem, ApprovalItemType, Project
+from projects.leads.models import Lead
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
 from tests.projects.ledger_files import ledger_bytes
 from tests.projects.ledger_files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
+from projects.events import services as event_services
+from projects.ledgers import importer
+from projects.reports import services as report_services
 
 ANONYMOUS = "anonymous"
 ROLES = (ANONYMOUS, Role.COMMERCE.value, Role.COUNTY.value, Role.LEADER.value, Role.ADMIN.value)
@@ -190,7 +193,7 @@ def world(app, project_ref) -> World:
     park = db.session.scalar(select(Park).where(Park.county_code == OWN_COUNTY).order_by(Park.id))
     w.park_id = park.id
     commerce = w.users[Role.COMMERCE.value]
-    w.event_id = project_services.save_signing_event(None, name="6·18 海峡项目成果交易会", date=dt.date(2025, 6, 18),
+    w.event_id = event_services.save_signing_event(None, name="6·18 海峡项目成果交易会", date=dt.date(2025, 6, 18),
                                                      place="福州", organiser="省政府", county_code=None, notes="",
                                                      by=commerce).id
     db.session.commit()
@@ -198,7 +201,7 @@ def world(app, project_ref) -> World:
         project = make_project(by=commerce, county_code=county, sign_type=SignType.AGREEMENT)
         milestone = project_services.add_milestone(project, name="土地摘牌", version=project.version, by=commerce,
                                                    planned_date=clock.today() + dt.timedelta(days=40))
-        blocker = project_services.add_blocker(project, category="land", description="用地指标未落实",
+        blocker = report_services.add_blocker(project, category="land", description="用地指标未落实",
                                                department="自然资源局", due_date=None, escalated=False,
                                                version=project.version, by=commerce)
         db.session.commit()
@@ -209,7 +212,7 @@ def world(app, project_ref) -> World:
             select(ApprovalItem.id).join(ApprovalItemType)
             .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
         w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司").id
-    w.batch_id = ledgers.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
+    w.batch_id = importer.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
     db.session.commit()
     with app.test_request_context():
         w.staged_sha = stage_upload(ledger_bytes([ledger_row(name="探测待确认项目")]), w.users[Role.ADMIN.value].id)

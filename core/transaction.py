@@ -6,7 +6,7 @@ import contextlib
 from flask import flash
 
 from core.db import db
-from core.errors import InvalidInput, UserError
+from core.errors import Conflict, InvalidInput, UserError
 
 FLASH = "flash"
 
@@ -15,10 +15,11 @@ class transaction(contextlib.AbstractContextManager):  # noqa: N801  (used as `w
     """Commit the block's work once, or roll all of it back.
 
     ``errors_to`` says where an :class:`InvalidInput` goes, so the view can show its page again: a form
-    (each message under its field, the rest flashed) or ``FLASH`` (every message flashed). The error is
-    then kept in ``.error`` and not raised; ``.ok`` tells the view whether the work succeeded. Every
-    other exception, and InvalidInput without ``errors_to``, is raised after the rollback: the app's
-    handlers turn a :class:`UserError` into its page (403, 404, 409) or JSON error. ``commit=False``
+    (each message under its field, the rest flashed) or ``FLASH`` (every message flashed). With it, an
+    InvalidInput or a :class:`Conflict` is kept in ``.error`` and not raised (a conflict page shows what
+    changed: the view knows what to compare); ``.ok`` tells the view whether the work succeeded. Every
+    other exception, and any UserError without ``errors_to``, is raised after the rollback: the app's
+    handlers turn a :class:`UserError` into its page (400, 403, 404, 409) or JSON error. ``commit=False``
     rolls back even a success: a dry run that shows what would happen.
     """
 
@@ -42,10 +43,11 @@ class transaction(contextlib.AbstractContextManager):  # noqa: N801  (used as `w
             return False
         if isinstance(exc, UserError):
             self.error = exc
-        if isinstance(exc, InvalidInput) and self.errors_to is not None:
+        if self.errors_to is None or not isinstance(exc, (InvalidInput, Conflict)):
+            return False
+        if isinstance(exc, InvalidInput):
             show_errors(self.errors_to, exc.errors)
-            return True
-        return False
+        return True
 
 
 def show_errors(target, errors: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""Bench-only WSGI room: a bare Flask app, the framework's own ceiling that bench/load.py measures the app against."""
+"""A bare Flask app, the framework's own ceiling that bench/load.py measures the app against."""
 from flask import Flask
 
 app = Flask(__name__)

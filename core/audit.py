@@ -1,4 +1,4 @@
-"""Audit room: a row per change outside a project's own timeline (users, parks, leads, events), in the change's transaction."""
+"""The audit trail: a row per change outside a project's own timeline (users, parks, leads, events), in the change's transaction."""
 from __future__ import annotations
 
 import datetime as dt

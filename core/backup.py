@@ -1,4 +1,4 @@
-"""Backup room: a consistent online backup of the database into one file, and its restore into an empty one."""
+"""A consistent online backup of the database into one file, and its restore into an empty one."""
 from __future__ import annotations
 
 import contextlib

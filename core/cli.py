@@ -1,5 +1,4 @@
-"""`flask seed` (each domain's reference data, from the steps the domains register; idempotent),
-`flask backup` and `flask restore`."""
+"""`flask seed` (each domain's reference data, from the steps the domains register), `flask backup`, `flask restore`."""
 from __future__ import annotations
 
 import sys

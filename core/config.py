@@ -1,4 +1,4 @@
-"""Configuration room: defaults, then instance/config.py, then the environment; the secret-key guard."""
+"""Configuration: defaults, then instance/config.py, then the environment; the secret-key guard."""
 from __future__ import annotations
 
 import datetime as dt

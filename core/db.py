@@ -1,4 +1,4 @@
-"""Database room: the declarative base, naming convention, shared column types and SQLite tuning."""
+"""The database: the declarative base, naming convention, shared column types and SQLite tuning."""
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,4 @@
-"""Enum room: a StrEnum whose members carry the Chinese label users read."""
+"""A StrEnum whose members carry the Chinese label users read."""
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,5 +1,4 @@
-"""The one error base every domain raises (invalid input, not allowed, conflict, not found), and the Chinese
-error pages and JSON errors each becomes; unexpected errors roll back and show a page without a traceback."""
+"""The one error base every domain raises, and the Chinese page or JSON error each kind of error becomes."""
 from __future__ import annotations
 
 from flask import current_app, render_template, request

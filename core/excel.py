@@ -1,4 +1,4 @@
-"""Excel room (generic): safe .xlsx reading into a DataFrame, formatted sheet writing and the import report."""
+"""Generic Excel handling: safe .xlsx reading into a DataFrame, formatted sheet writing and the import report."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Extensions room: the Flask extension objects, created once and bound in create_app."""
+"""The Flask extension objects, created once and bound in create_app."""
 from flask_bootstrap import Bootstrap5
 from flask_compress import Compress
 from flask_login import LoginManager

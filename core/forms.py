@@ -1,4 +1,4 @@
-"""Forms room: the base form (Chinese validation messages) and fields shared by every domain."""
+"""The base form (Chinese validation messages) and the fields and checks every domain's forms share."""
 from __future__ import annotations
 
 import re

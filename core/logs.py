@@ -1,4 +1,4 @@
-"""Logs room: structured logging, one JSON object per line, carrying the request's id, user and address."""
+"""Structured logging, one JSON object per line, carrying the request's id, user and address."""
 from __future__ import annotations
 
 import datetime as dt

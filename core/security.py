@@ -1,4 +1,4 @@
-"""Security headers room: the Content-Security-Policy, its per-request nonce, the other headers on every response."""
+"""Security headers: the Content-Security-Policy, its per-request nonce, the other headers on every response."""
 from __future__ import annotations
 
 import secrets

@@ -1,4 +1,4 @@
-"""Validation rules room: unified social credit codes and national project codes (pure functions)."""
+"""Checks for unified social credit codes and national project codes, and the company-name key (pure functions)."""
 from __future__ import annotations
 
 import re

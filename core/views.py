@@ -1,4 +1,4 @@
-"""Core views room: the health check."""
+"""The health check: does the app answer, and its database."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app
@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import db
+from core.transaction import transaction
 
 bp = Blueprint("core", __name__)
 
@@ -14,9 +15,9 @@ bp = Blueprint("core", __name__)
 def healthz():
     """Report whether the app and its database answer."""
     try:
-        db.session.execute(text("SELECT 1"))
+        with transaction():
+            db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        db.session.rollback()
         current_app.logger.warning("health check: database unreachable")
         return {"status": "error", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}

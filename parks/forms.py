@@ -1,4 +1,4 @@
-"""Parks forms room: correcting a park's position and uploading its boundary."""
+"""The parks' forms: correcting a park's position and uploading its boundary."""
 from __future__ import annotations
 
 from core.forms import Form

@@ -1,4 +1,4 @@
-"""GeoJSON rules room: checks an uploaded park boundary (pure; no Flask, no database)."""
+"""Checking an uploaded park boundary (pure rules: no Flask, no database)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Parks models room: industries with their chains, zones (一区N园), parks and anchor enterprises."""
+"""The parks' tables: industries with their chains, zones (一区N园), parks and anchor enterprises."""
 from __future__ import annotations
 
 import json

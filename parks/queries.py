@@ -1,4 +1,4 @@
-"""Parks queries room: the park list grouped by industry and zone, and single parks."""
+"""Reading parks: the park list grouped by industry and zone, a park's page, the parks a form offers."""
 from __future__ import annotations
 
 from itertools import groupby

@@ -1,4 +1,4 @@
-"""Reference-data room: the industries, chains, zones, parks and anchor firms of the 2018 policy.
+"""The policy's reference data: the industries, chains, zones, parks and anchor firms of the 2018 policy.
 
 Names are the policy's own (三明市创新驱动发展实施方案, 2018-12-29, section 四). The policy gives no
 coordinates: positions are approximations and carry a confidence flag an administrator can raise.

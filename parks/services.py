@@ -1,4 +1,4 @@
-"""Parks services room: seeding the policy's reference data, correcting positions and boundaries."""
+"""Writing parks: seeding the policy's reference data, correcting a park's position and boundary."""
 from __future__ import annotations
 
 import json
@@ -10,12 +10,13 @@ from core import audit
 from core.auth.models import County, User
 from core.auth.reference_data import EXTENT
 from core.db import db
+from core.errors import InvalidInput
 
 from . import reference_data as ref
-from .geojson import parse_boundary
+from .geojson import BoundaryError, parse_boundary
 from .models import Chain, ChainNode, Enterprise, Industry, Park, ParkKind, PositionConfidence, Zone
 
-class PositionError(ValueError):
+class PositionError(InvalidInput):
     """A position outside Sanming; the message is for the user."""
 
 
@@ -83,7 +84,10 @@ def set_position(park: Park, lat: float, lon: float, *, note: str = "", by: User
 
 def set_boundary(park: Park, raw: bytes, *, by: User) -> int:
     """Validate and store an uploaded boundary; returns how many polygons it holds."""
-    collection = parse_boundary(raw, max_bytes=current_app.config["GEOJSON_MAX_BYTES"], extent=EXTENT)
+    try:
+        collection = parse_boundary(raw, max_bytes=current_app.config["GEOJSON_MAX_BYTES"], extent=EXTENT)
+    except BoundaryError as exc:
+        raise InvalidInput(f"边界未保存：{exc}") from None
     park.boundary_geojson = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
     park.position_confidence = PositionConfidence.CONFIRMED
     db.session.flush()

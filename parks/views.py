@@ -1,4 +1,4 @@
-"""Parks views room: the park list, a park's page and the admin's position and boundary edits."""
+"""The park pages: the park list, a park's page, and the administrators' position and boundary edits."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -6,11 +6,10 @@ from flask_login import current_user, login_required
 
 from core.auth.models import Role
 from core.auth.permissions import admin_required
-from core.db import db
+from core.transaction import FLASH, transaction
 
 from . import queries, services
 from .forms import BoundaryForm, PositionForm
-from .geojson import BoundaryError
 from .models import PositionConfidence
 
 bp = Blueprint("parks", __name__, url_prefix="/parks")
@@ -54,14 +53,10 @@ def set_position(park_id: int):
     park = queries.park_detail(park_id)
     form = PositionForm()
     if form.validate_on_submit():
-        try:
+        with transaction(errors_to=FLASH) as tx:
             services.set_position(park, float(form.lat.data), float(form.lon.data),
                                   note=form.note.data or "", by=current_user)
-        except services.PositionError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash("已保存园区位置。", "success")
             return redirect(url_for("parks.detail", park_id=park.id))
     return _render_detail(park, position_form=form, status=400)
@@ -77,13 +72,9 @@ def upload_boundary(park_id: int):
         limit = current_app.config["GEOJSON_MAX_BYTES"]
         # Read one byte past the limit: enough to know it is too big without holding more.
         raw = form.file.data.stream.read(limit + 1)
-        try:
+        with transaction(errors_to=FLASH) as tx:
             count = services.set_boundary(park, raw, by=current_user)
-        except BoundaryError as exc:
-            db.session.rollback()
-            flash(f"边界未保存：{exc}", "danger")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(f"已保存园区边界（{count} 个多边形）。", "success")
             return redirect(url_for("parks.detail", park_id=park.id))
     return _render_detail(park, boundary_form=form, status=400)

@@ -1,5 +1,4 @@
-"""Projects: signed investment projects through their stages, with approval items, milestones and their
-timeline; leads, events, reports and ledgers are packages built on it."""
+"""Projects through their stages, with approval items, milestones and timeline; the sub-packages build on it."""
 
 
 def init_app(app):

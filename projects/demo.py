@@ -1,5 +1,4 @@
-"""Demo data: realistic, clearly marked demo projects written in bulk (for `make run` and benchmarks);
-packages built on projects add their own steps (signing events, reports, leads)."""
+"""Clearly marked demo projects written in bulk (for `make run` and benchmarks); sub-packages add their steps."""
 from __future__ import annotations
 
 import datetime as dt

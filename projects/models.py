@@ -1,5 +1,4 @@
-"""The project's tables: projects, approval items and their types, milestones and the project timeline;
-who may edit projects."""
+"""The project's tables (projects, approval items, milestones, the timeline) and who may edit projects."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""Reading projects: the one place projects are scoped to a user's county, the list's filters, sorts and
-lights, the years on offer, the projects a park holds."""
+"""Reading projects: the one place they are scoped to a user's county; list filters, sorts, lights, parks' counts."""
 from __future__ import annotations
 
 import datetime as dt

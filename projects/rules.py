@@ -1,5 +1,4 @@
-"""What a valid project is: its editable fields and their labels, how stored values read, and the
-rules a new or edited project must pass (rules of packages built on projects plug in here)."""
+"""What a valid project is: its fields and labels, how stored values read, the rules a project must pass."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""The project's verbs: register, edit, move stages, convert to a contract, keep approval items and
-milestones, extend the approval list; each checks, writes the timeline, flushes and never commits."""
+"""The project's verbs: register, edit, move stages, convert, approval items, milestones; flush, never commit."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Stage rules room: the pipeline, allowed transitions, gates and traffic lights (pure: no Flask, no DB)."""
+"""The project stages' rules: the pipeline, allowed moves, gates and traffic lights (pure: no Flask, no DB)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""The project pages: the list, registering, the project page with its stage moves, approval items and
-milestones, editing (with the conflict page), and the administrators' approval list."""
+"""The project pages: list, register, the project page and its actions, edit (with the conflict page), approval list."""
 from __future__ import annotations
 
 from markupsafe import Markup

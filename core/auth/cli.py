@@ -1,6 +1,7 @@
-"""Auth CLI room: `flask users ...` to create, re-key and disable accounts, and the demo accounts."""
+"""`flask users ...`: create, re-key and disable accounts, and make the demo accounts."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -9,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.db import db
+from core.errors import UserError
+from core.transaction import transaction
 
 from . import services
 from .models import Role
@@ -36,9 +38,18 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _fail(message: str) -> None:
-    db.session.rollback()
     click.echo(f"错误：{message}", err=True)
     sys.exit(1)
+
+
+@contextlib.contextmanager
+def _committed():
+    """Save the command's change in one transaction; a refusal prints its message and exits 1."""
+    try:
+        with transaction():
+            yield
+    except UserError as exc:
+        _fail(exc.message)
 
 
 def _get_user(name: str):
@@ -57,11 +68,8 @@ def _get_user(name: str):
 def create(name, role, county, display_name, password_stdin):
     """创建用户。"""
     password = _read_password(password_stdin)
-    try:
+    with _committed():
         user = services.create_user(name, role, password, county=county, display_name=display_name)
-    except services.UserError as exc:
-        _fail(str(exc))
-    db.session.commit()
     where = f"，县区 {user.county.name}（{user.county_code}）" if user.county else ""
     click.echo(f"已创建用户 {user.username}（{user.role.label}{where}）。")
 
@@ -72,11 +80,8 @@ def create(name, role, county, display_name, password_stdin):
 def set_password(name, password_stdin):
     """设置用户密码（并结束该用户的其他会话）。"""
     user = _get_user(name)
-    try:
+    with _committed():
         services.set_password(user, _read_password(password_stdin))
-    except services.UserError as exc:
-        _fail(str(exc))
-    db.session.commit()
     click.echo(f"已更新用户 {user.username} 的密码。")
 
 
@@ -85,8 +90,8 @@ def set_password(name, password_stdin):
 def disable(name):
     """停用用户（其已登录会话随即失效）。"""
     user = _get_user(name)
-    services.disable_user(user)
-    db.session.commit()
+    with _committed():
+        services.disable_user(user)
     click.echo(f"已停用用户 {user.username}。")
 
 
@@ -96,20 +101,20 @@ def demo():
     path = os.path.join(current_app.instance_path, "demo-credentials.txt")
     known = _read_credentials(path)
     fresh = {}
-    for username, role, county, display_name in DEMO_ACCOUNTS:
-        user = user_by_username(username)
-        if user is not None and username in known:
-            continue
-        password = secrets.token_urlsafe(12)
-        if user is None:
-            try:
-                services.create_user(username, role, password, county=county, display_name=display_name)
-            except services.UserError as exc:  # the county account needs `flask seed` first
-                _fail(f"{exc}请先运行 flask seed 载入县区。")
-        else:
-            services.set_password(user, password)
-        fresh[username] = (role, password)
-    db.session.commit()
+    with _committed():
+        for username, role, county, display_name in DEMO_ACCOUNTS:
+            user = user_by_username(username)
+            if user is not None and username in known:
+                continue
+            password = secrets.token_urlsafe(12)
+            if user is None:
+                try:
+                    services.create_user(username, role, password, county=county, display_name=display_name)
+                except services.AccountRefused as exc:  # the county account needs `flask seed` first
+                    raise services.AccountRefused(f"{exc.message}请先运行 flask seed 载入县区。") from None
+            else:
+                services.set_password(user, password)
+            fresh[username] = (role, password)
     if not fresh:
         click.echo(f"演示账号已存在，密码见 {path}")
         return

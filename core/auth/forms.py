@@ -1,4 +1,4 @@
-"""Auth forms room: login and the admin's user forms."""
+"""The login form and the administrators' user forms."""
 from __future__ import annotations
 
 from core.forms import Form

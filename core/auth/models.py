@@ -1,4 +1,4 @@
-"""Auth models room: roles, counties (current and legacy codes), user accounts, their login sessions and login attempts."""
+"""The accounts' tables: roles, counties (current and legacy codes), users, their login sessions and login attempts."""
 from __future__ import annotations
 
 import datetime as dt

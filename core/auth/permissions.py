@@ -1,4 +1,4 @@
-"""Permissions room: decorators that let a view through only for the right roles."""
+"""Role guards: decorators that let a view through only for the right roles."""
 from __future__ import annotations
 
 from functools import wraps

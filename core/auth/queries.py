@@ -1,4 +1,4 @@
-"""Auth queries room: looking up users and resolving county names or codes, old and new."""
+"""Reading accounts and counties: users by name or id, counties by name or code (old and new), a user's county choices."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -28,8 +28,13 @@ def user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def users_select():
-    return select(User).order_by(User.is_enabled.desc(), User.role, User.username)
+def users_in_order() -> list[User]:
+    """Every account, enabled first, by role and name (the administrators' user list)."""
+    return list(db.session.scalars(select(User).order_by(User.is_enabled.desc(), User.role, User.username)))
+
+
+def user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
 
 
 def resolve_county(text: str | None) -> County | None:

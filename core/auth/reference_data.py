@@ -1,4 +1,4 @@
-"""Reference-data room: Sanming's county-level divisions, current and pre-2021, with seat positions."""
+"""Sanming's county-level divisions, current and pre-2021, with seat positions, and the city's code and extent."""
 
 # code, name, short name, successor (for pre-2021 divisions), seat latitude, seat longitude (WGS-84).
 CURRENT_COUNTIES = [

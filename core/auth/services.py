@@ -1,9 +1,10 @@
-"""Auth services room: creating, disabling and re-keying user accounts, ending their sessions (flush, never commit)."""
+"""Writing accounts: create, disable and re-key user accounts, ending their sessions (flush, never commit)."""
 from __future__ import annotations
 
 import re
 
 from core import audit, logs
+from core.errors import InvalidInput
 from core.db import db
 
 from . import sessions
@@ -15,34 +16,34 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 10
 
 
-class UserError(ValueError):
+class AccountRefused(InvalidInput):
     """A user-account change that cannot be made; the message is for the user, in Chinese."""
 
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+        raise AccountRefused(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
 
 
 def create_user(username: str, role: Role | str, password: str, *, county: str | None = None,
                 display_name: str = "", by: User | None = None) -> User:
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
-        raise UserError("用户名须为 2–64 个字符，只能包含字母、数字、汉字、下划线、点或连字符。")
+        raise AccountRefused("用户名须为 2–64 个字符，只能包含字母、数字、汉字、下划线、点或连字符。")
     if user_by_username(username) is not None:
-        raise UserError(f"用户名“{username}”已被使用。")
+        raise AccountRefused(f"用户名“{username}”已被使用。")
     try:
         role = Role(role)
     except ValueError:
-        raise UserError("未知的角色。") from None
+        raise AccountRefused("未知的角色。") from None
     county_code = None
     if role is Role.COUNTY:
         resolved = resolve_county(county)
         if resolved is None:
-            raise UserError(f"未知的县区代码或名称：“{county or ''}”。" if county else "县区用户必须指定所属县区。")
+            raise AccountRefused(f"未知的县区代码或名称：“{county or ''}”。" if county else "县区用户必须指定所属县区。")
         county_code = resolved.code
     elif county:
-        raise UserError("只有县区用户才能绑定县区。")
+        raise AccountRefused("只有县区用户才能绑定县区。")
     check_password_strength(password)
     user = User(username=username, role=role, county_code=county_code,
                 display_name=(display_name or "").strip())
@@ -63,7 +64,7 @@ def set_password(user: User, password: str, *, by: User | None = None) -> None:
 
 def disable_user(user: User, *, by: User | None = None) -> None:
     if by is not None and by.id == user.id:
-        raise UserError("不能停用自己的账号。")
+        raise AccountRefused("不能停用自己的账号。")
     user.is_enabled = False
     ended = sessions.end_all(user, SessionEnd.DISABLED)
     db.session.flush()

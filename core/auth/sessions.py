@@ -1,11 +1,4 @@
-"""Sessions room: server-side login sessions, one per login; checked, kept alive and ended here.
-
-The session cookie (signed by Flask) carries Flask-Login's user id and a random key; the server
-keeps only the key's SHA-256 in user_session. A cookie opens nothing once its row has ended:
-after logout (this session only), a password change or disabling (all the user's sessions),
-30 minutes without a request or 12 hours after login (SESSION_IDLE_MINUTES, SESSION_ABSOLUTE_HOURS).
-Flask-Login's remember-me cookie holds no key, so it cannot bring an ended session back.
-"""
+"""Server-side login sessions, one per login: started, checked, kept alive and ended here."""
 from __future__ import annotations
 
 import datetime as dt

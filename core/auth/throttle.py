@@ -1,4 +1,4 @@
-"""Login throttling room: failed logins counted in the database, per account and per address, so
+"""Login throttling: failed logins counted in the database, per account and per address, so
 that every gunicorn worker sees the same counts.
 
 Within LOGIN_THROTTLE_MINUTES, LOGIN_MAX_FAILURES_PER_ACCOUNT failures for one name (an unknown

@@ -1,4 +1,4 @@
-"""Auth views room: login, logout and the admin's user list."""
+"""Logging in and out, and the administrators' user list."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -7,14 +7,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from core import clock, logs
-from core.db import db
+from core.transaction import FLASH, transaction
 from core.extensions import login_manager
 
 from . import services, sessions, throttle
 from .forms import ConfirmForm, LoginForm, UserCreateForm
-from .models import SessionEnd, User, burn_dummy_hash
+from .models import SessionEnd, burn_dummy_hash
 from .permissions import admin_required
-from .queries import current_counties, user_by_username, users_select
+from .queries import current_counties, user_by_username, user_or_404, users_in_order
 
 bp = Blueprint("auth", __name__)
 
@@ -70,18 +70,18 @@ def login():
         reason = "wrong_password"
     else:
         reason = None if user.is_enabled else "disabled"
-    throttle.record(username, address, succeeded=reason is None)
+    with transaction():
+        throttle.record(username, address, succeeded=reason is None)
+        if reason is None:
+            session.clear()  # a fresh session on login: nothing carried over from before
+            sessions.start(user)
+            sessions.prune()
+            login_user(user)
+            user.last_login_at = clock.now()
     if reason is not None:
-        db.session.commit()
         logs.event("login_failed", "failed", username=username, reason=reason)
         flash(LOGIN_FAILED, "danger")
         return render_template("auth/login.html", form=form)
-    session.clear()  # a fresh session on login: nothing carried over from before
-    sessions.start(user)
-    sessions.prune()
-    login_user(user)
-    user.last_login_at = clock.now()
-    db.session.commit()
     logs.event("login_ok", user=user)
     return redirect(safe_next(form.next.data) or home_url())
 
@@ -90,8 +90,8 @@ def login():
 def logout():
     """Log the current user out, ending this session at the server (their other sessions go on)."""
     if current_user.is_authenticated:
-        sessions.end_current(SessionEnd.LOGOUT)
-        db.session.commit()
+        with transaction():
+            sessions.end_current(SessionEnd.LOGOUT)
         logs.event("logout")
     logout_user()
     session.clear()
@@ -107,18 +107,14 @@ def users():
     form.set_counties(current_counties())
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
+        with transaction(errors_to=FLASH) as tx:
             user = services.create_user(form.username.data, form.role.data, form.password.data,
                                         county=form.county.data or None,
                                         display_name=form.display_name.data, by=current_user)
-        except services.UserError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(f"已创建用户“{user.username}”。", "success")
             return redirect(url_for("auth.users"))
-    return render_template("admin/users.html", form=form, users=db.session.scalars(users_select()),
+    return render_template("admin/users.html", form=form, users=users_in_order(),
                            confirm=ConfirmForm()), status
 
 
@@ -137,17 +133,13 @@ def enable(user_id: int):
 
 
 def _toggle(user_id: int, action, message: str):
-    user = db.get_or_404(User, user_id)
+    user = user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         flash("表单已过期，请重试。", "warning")
         return redirect(url_for("auth.users"))
-    try:
+    with transaction(errors_to=FLASH) as tx:
         action(user, by=current_user)
-    except services.UserError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-    else:
-        db.session.commit()
+    if tx.ok:
         flash(message.format(user.username), "success")
     return redirect(url_for("auth.users"))
 

@@ -8,8 +8,6 @@ Create Date: 2026-11-27 16:31:16.411176
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '84f4c30b2a1a'
@@ -65,8 +63,8 @@ def upgrade():
     sa.Column('resume_expected', sa.Date(), nullable=True),
     sa.Column('drop_reason', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['chain_node_id'], ['chain_node.id'], name=op.f('fk_project_chain_node_id_chain_node')),
     sa.ForeignKeyConstraint(['county_code'], ['county.code'], name=op.f('fk_project_county_code_county')),
@@ -122,7 +120,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.Enum('created', 'updated', 'stage', 'converted', 'approval', 'milestone', name='eventkind', native_enum=False), nullable=False),
     sa.Column('field', sa.String(length=64), nullable=False),

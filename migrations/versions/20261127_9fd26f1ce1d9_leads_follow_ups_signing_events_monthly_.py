@@ -8,8 +8,22 @@ Create Date: 2026-11-27 16:44:37.203359
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
-from core.validators import company_key
+
+# The matching key as this revision defined it, copied here so that changing the app's function later
+# never changes what this migration did.
+_BRACKETS = str.maketrans("", "", "()（）[]【】〔〕<>《》{}「」")
+_COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "公司", "股份", "有限")
+
+
+def company_key(name):
+    key = "".join((name or "").split()).translate(_BRACKETS).upper()
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _COMPANY_SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, stripped = key[: -len(suffix)], True
+    return key
 
 
 # revision identifiers, used by Alembic.
@@ -29,7 +43,7 @@ def upgrade():
     sa.Column('organiser', sa.String(length=100), nullable=False),
     sa.Column('county_code', sa.String(length=6), nullable=True),
     sa.Column('notes', sa.Text(), nullable=False),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['county_code'], ['county.code'], name=op.f('fk_signing_event_county_code_county')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_event')),
     sa.UniqueConstraint('name', name=op.f('uq_signing_event_name'))
@@ -45,10 +59,10 @@ def upgrade():
     sa.Column('department', sa.String(length=100), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('escalated', sa.Boolean(), nullable=False),
-    sa.Column('closed_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closing_note', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_blocker_created_by_id_app_user')),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_blocker_project_id_project'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_blocker'))
@@ -77,11 +91,11 @@ def upgrade():
     sa.Column('duplicate_note', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('new', 'assessing', 'negotiating', 'signed', 'abandoned', name='leadstatus', native_enum=False), nullable=False),
     sa.Column('abandon_reason', sa.Text(), nullable=False),
-    sa.Column('status_changed_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['chain_node_id'], ['chain_node.id'], name=op.f('fk_lead_chain_node_id_chain_node')),
     sa.ForeignKeyConstraint(['county_code'], ['county.code'], name=op.f('fk_lead_county_code_county')),
@@ -110,7 +124,7 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('no_change', sa.Boolean(), nullable=False),
     sa.Column('reported_by_id', sa.Integer(), nullable=True),
-    sa.Column('reported_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_progress_report_project_id_project'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reported_by_id'], ['app_user.id'], name=op.f('fk_progress_report_reported_by_id_app_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_progress_report')),
@@ -129,7 +143,7 @@ def upgrade():
     sa.Column('next_step', sa.Text(), nullable=False),
     sa.Column('next_due', sa.Date(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_follow_up_created_by_id_app_user')),
     sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_follow_up_lead_id_lead'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up'))

@@ -10,8 +10,6 @@ Create Date: 2026-11-27 18:59:28.870379
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'ca0b985f5e1c'
@@ -26,7 +24,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('address', sa.String(length=45), nullable=False),
-    sa.Column('attempted_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('succeeded', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempt'))
     )
@@ -39,9 +37,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('end_reason', sa.Enum('logout', 'idle', 'absolute', 'password', 'disabled', name='sessionend', native_enum=False), nullable=True),
     sa.Column('address', sa.String(length=45), nullable=False),
     sa.Column('user_agent', sa.String(length=120), nullable=False),

@@ -8,8 +8,6 @@ Create Date: 2026-11-27 17:34:19.418798
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'f4bd9b34b06e'
@@ -26,13 +24,13 @@ def upgrade():
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('rows_total', sa.Integer(), nullable=False),
     sa.Column('created_count', sa.Integer(), nullable=False),
     sa.Column('updated_count', sa.Integer(), nullable=False),
     sa.Column('unchanged_count', sa.Integer(), nullable=False),
     sa.Column('changes', sa.Text(), nullable=False),
-    sa.Column('reverted_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reverted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reverted_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['reverted_by_id'], ['app_user.id'], name=op.f('fk_import_batch_reverted_by_id_app_user')),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_import_batch_user_id_app_user')),

@@ -8,8 +8,6 @@ Create Date: 2026-11-27 16:24:10.346776
 from alembic import op
 import sqlalchemy as sa
 
-import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'f7e2216b1020'
@@ -51,8 +49,8 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_enabled', sa.Boolean(), nullable=False),
     sa.Column('session_token', sa.String(length=32), nullable=False),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['county_code'], ['county.code'], name=op.f('fk_app_user_county_code_county')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
     sa.UniqueConstraint('username', name=op.f('uq_app_user_username'))
@@ -84,7 +82,7 @@ def upgrade():
 
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('entity', sa.String(length=32), nullable=False),
     sa.Column('entity_id', sa.String(length=64), nullable=False),

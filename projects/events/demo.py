@@ -1,5 +1,4 @@
-"""Demo signing events: the city's usual events of the last five years, about half the signed demo
-projects credited to the nearest one."""
+"""Demo signing events of the last five years, with about half the signed demo projects credited to one."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""The signing events' verbs and the rules they add to a project's: an event is credited with the
-projects first signed there, and an investor changed later counts under a later event."""
+"""Writing signing events, and the rules they add to a project's (first signed there; a new investor, a later event)."""
 from __future__ import annotations
 
 import datetime as dt

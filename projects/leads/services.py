@@ -1,5 +1,4 @@
-"""The leads' verbs: log a lead (warning of a known investor), edit it, follow it up, move its status and
-sign it into a project; each checks, audits, flushes and never commits."""
+"""Writing leads: log one (warning of a known investor), edit, follow up, move its status, sign it into a project."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""The lead pages: the list, logging a lead (with the duplicate warning), a lead's page with follow-ups,
-status moves and signing it into a project, and editing."""
+"""The lead pages: the list, logging a lead with the duplicate warning, a lead's page and its actions, editing."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for

@@ -1,5 +1,4 @@
-"""Import batches: the list a user may see, and undoing a batch (delete what it created, restore what it
-changed) when none of its projects changed since."""
+"""Import batches: the list a user may see, and undoing a batch when none of its projects changed since."""
 from __future__ import annotations
 
 import datetime as dt

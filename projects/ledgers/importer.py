@@ -1,5 +1,4 @@
-"""Importing a county's ledger: read the sheet, check every row, apply it through the project services in
-the caller's transaction, and record the batch so it can be undone."""
+"""Importing a county's ledger: check every row, apply it through the project services, record the batch."""
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,4 @@
-"""Uploaded ledgers awaiting confirmation: kept on the server under the uploader and the file's hash,
-never under a name the browser sent; previews nobody confirmed are forgotten after a day."""
+"""Uploaded ledgers awaiting confirmation, kept under the uploader and the file's hash, forgotten after a day."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,4 @@
-"""Reading monthly reports and blockers: who must report for a month, the counties' completeness board,
-the reports missing, the open blockers of a user's scope, a park or a leader."""
+"""Reading reports and blockers: who must report for a month, the counties' board, missing reports, open blockers."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,4 @@
-"""The monthly reports' and blockers' verbs: report a month (or correct it), keep the derived totals,
-record, escalate and close a blocker; each checks, writes the project timeline, flushes, never commits."""
+"""Writing monthly reports (and the totals they drive) and blockers, each into the project's timeline."""
 from __future__ import annotations
 
 import datetime as dt

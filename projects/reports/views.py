@@ -1,5 +1,4 @@
-"""The monthly-report page (the counties' completeness board and every due project's report on one page),
-a project's blockers, and each role's to-do page, the first page after login."""
+"""The monthly-report page, a project's blockers and each role's to-do page (the first page after login)."""
 from __future__ import annotations
 
 from markupsafe import Markup

@@ -27,7 +27,7 @@ from parks.services import seed_reference  # noqa: E402
 from projects.ledgers.excel import export_ledger  # noqa: E402
 from projects.models import Project  # noqa: E402
 from projects.services import seed_approval_types  # noqa: E402
-from tests.projects.ledger_files import ledger_bytes, row  # noqa: E402
+from tests.projects.ledgers.files import ledger_bytes, row  # noqa: E402
 from projects.ledgers import export
 from projects.ledgers import importer
 

@@ -22,8 +22,8 @@ from projects.models import ApprovalItem, ApprovalItemType, Project
 from projects.leads.models import Lead
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
-from tests.projects.ledger_files import ledger_bytes
-from tests.projects.ledger_files import row as ledger_row
+from tests.projects.ledgers.files import ledger_bytes
+from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
 from projects.events import services as event_services
 from projects.ledgers import importer

@@ -26,8 +26,8 @@ from projects.services import add_milestone
 from tests.conftest import csrf_token_from
 from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user
 from tests.live import gunicorn, live_env, run_cli
-from tests.projects.ledger_files import ledger_bytes
-from tests.projects.ledger_files import row as ledger_row
+from tests.projects.ledgers.files import ledger_bytes
+from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import new_client, snapshot
 from projects.ledgers import importer
 

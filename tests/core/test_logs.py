@@ -15,8 +15,8 @@ from core.auth.models import Role
 from core.auth.sessions import SESSION_KEY
 from tests.conftest import csrf_token_from
 from tests.factories import DEFAULT_PASSWORD, make_project, make_user
-from tests.projects.ledger_files import ledger_bytes
-from tests.projects.ledger_files import row as ledger_row
+from tests.projects.ledgers.files import ledger_bytes
+from tests.projects.ledgers.files import row as ledger_row
 
 from .helpers import login
 

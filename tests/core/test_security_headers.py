@@ -17,7 +17,7 @@ from core import security
 from core.auth.models import Role
 from tests.factories import make_project, make_user
 from tests.live import STEP_MS, chromium, gunicorn, live_env, run_cli
-from tests.projects.ledger_files import ledger_bytes, row
+from tests.projects.ledgers.files import ledger_bytes, row
 from tests.projects.web import new_client
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

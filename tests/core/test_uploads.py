@@ -20,7 +20,7 @@ from parks.models import Park
 from projects.ledgers.models import ImportBatch
 from tests.conftest import RequestScopedClient
 from tests.factories import make_user
-from tests.projects.ledger_files import ledger_bytes, row
+from tests.projects.ledgers.files import ledger_bytes, row
 from tests.projects.web import new_client, page_text
 from projects.ledgers import importer
 

@@ -10,12 +10,12 @@ from openpyxl import load_workbook
 
 from core.auth.models import Role
 from core.db import db
-from maps.excel import SHEETS
-from projects import services as project_services
+from maps.briefing.excel import SHEETS
 from projects.models import Project
+from projects.reports import services as report_services
 from projects.stages import SignType
 from tests.factories import make_project, make_user
-from tests.maps.dashboard_fixture import NAMES, OTHER, OWN, build, freeze
+from tests.maps.dashboard_fixture import NAMES, OWN, build, freeze
 from tests.maps.helpers import client_as
 from tests.projects.web import new_client, path_of
 
@@ -32,8 +32,8 @@ def world(project_ref, monkeypatch):
                  sign_date=dt.date(2026, 2, 10), total_investment=Decimal("1234.5"))
     for key, text in (("p2", "+用地指标未落实"), ("p4", "永安环评待批")):
         project = db.session.get(Project, ids[key])
-        project_services.add_blocker(project, category="land", description=text, department="自然资源局",
-                                     due_date=dt.date(2026, 6, 1), escalated=False, version=project.version, by=by)
+        report_services.add_blocker(project, category="land", description=text, department="自然资源局",
+                                    due_date=dt.date(2026, 6, 1), escalated=False, version=project.version, by=by)
     db.session.commit()
     return ids
 

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from core.auth.models import Role
 from core.db import db
-from maps import queries
+from maps.dashboard import queries
 from projects.demo import generate
 from tests.factories import make_user
 from tests.maps.dashboard_fixture import NAMES, NOW, OTHER, OWN, TODAY, build, freeze

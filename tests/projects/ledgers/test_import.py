@@ -19,7 +19,7 @@ from projects.models import Project, ProjectEvent
 from projects.events.models import SigningEvent
 from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
-from tests.projects.ledger_files import ONE_ROW, ledger_bytes, row
+from tests.projects.ledgers.files import ONE_ROW, ledger_bytes, row
 from tests.projects.web import new_client, page_text
 from projects.ledgers import batches
 from projects.ledgers import importer

@@ -1,7 +1,9 @@
-"""Maps package: the park-and-project map, its export and the GeoJSON API."""
+"""The map of parks and projects, with the leaders' dashboard and the monthly briefing built on its filters."""
 
 
 def init_app(app):
-    from . import views
+    from . import briefing, dashboard, views
 
     views.init_app(app)
+    dashboard.init_app(app)
+    briefing.init_app(app)

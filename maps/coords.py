@@ -1,4 +1,4 @@
-"""Coordinates room: pure geometry (the WGS-84 → GCJ-02 shift, spreading projects round their spot); no Flask, no DB."""
+"""Pure geometry for the map: the WGS-84 → GCJ-02 shift and spreading projects round their spot (no Flask, no DB)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Folium room: the one module that imports folium; builds the park-and-project map from plain GeoJSON."""
+"""Drawing the park-and-project map with folium (the one module that imports it) from plain GeoJSON."""
 from __future__ import annotations
 
 import base64
@@ -13,11 +13,15 @@ import folium
 from folium.template import Template
 from xstatic.pkg import leaflet
 
+from core.auth.reference_data import EXTENT
 from projects.stages import Stage
 
 from .coords import shift_geometry
 
-SANMING_BOUNDS = [[25.5, 116.4], [27.1, 118.7]]  # the city's extent, south-west and north-east
+# The map opens on the city's extent (south-west and north-east corners), the one the queries use
+# to reject positions outside Sanming.
+BOUNDS = [[EXTENT["lat_min"], EXTENT["lon_min"]], [EXTENT["lat_max"], EXTENT["lon_max"]]]
+CENTRE = [round((EXTENT["lat_min"] + EXTENT["lat_max"]) / 2, 4), round((EXTENT["lon_min"] + EXTENT["lon_max"]) / 2, 4)]
 
 # Files the map loads, served by the app at /vendor/<package>/<path> from the installed wheels.
 VENDOR_DIRS = {"leaflet": leaflet.BASE_DIR}
@@ -237,10 +241,10 @@ def build_map(parks: dict, projects: dict, *, tiles: str = "none", tiles_url: st
     ``parks`` and ``projects`` are FeatureCollections from maps.queries with raw text; it is escaped
     here before folium sees it. With ``tiles="gaode"`` every vertex is shifted WGS-84 → GCJ-02."""
     gcj02 = tiles == "gaode"
-    fmap = folium.Map(location=[26.3, 117.55], zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
+    fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
                       attribution_control=tiles != "none", height="100%")
     _add_tiles(fmap, tiles, tiles_url, token)
-    fmap.fit_bounds(SANMING_BOUNDS)
+    fmap.fit_bounds(BOUNDS)
     _Helpers().add_to(fmap)
     fmap.sanming_slots = {}  # slot → JSON, filled in by render_page
 

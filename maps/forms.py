@@ -1,28 +1,42 @@
-"""Maps forms room: the map's filters, read from the query string (the projects list's, plus two)."""
+"""The map's filters, and the scope filters it shares with the dashboard, read from the query string."""
 from __future__ import annotations
 
 from wtforms import BooleanField
-from wtforms.fields import DateField
-from wtforms.validators import Optional
 
 from core.forms import OptionalSelectField
 from projects.forms import ListFilterForm
+from projects.stages import SignType, Stage
 
 
-class MapFilterForm(ListFilterForm):
-    """Industry, county, stage, sign type, year and major from the list's filters; signing event and
-    red lights only added; the list's park, light, search, sort and page dropped."""
-
-    park = light = q = sort = page = None
-    event = OptionalSelectField("签约活动", coerce=int, choices=[], blank="全部签约活动")
-    red = BooleanField("只看逾期（红灯）")
-
-
-class DashboardFilterForm(ListFilterForm):
-    """The dashboard's period (signing date from/to) and scope: county, industry, signing event, year."""
+class ScopeFilterForm(ListFilterForm):
+    """County, industry and signing year from the projects list's filters, plus the signing event."""
 
     park = stage = sign_type = major = light = q = sort = page = None
-    date_from = DateField("签约日期从", validators=[Optional()])
-    date_to = DateField("签约日期至", validators=[Optional()])
     event = OptionalSelectField("签约活动", coerce=int, choices=[], blank="全部签约活动")
 
+    def read_scope(self, *, counties, industries, years, events) -> list[str]:
+        """Offer the choices, validate, and name the filters ignored: a value that is not one of the
+        choices, or not even a number, is dropped (never a 500)."""
+        self.county.set_choices((c.code, c.name) for c in counties)
+        self.industry.set_choices((i.id, i.name) for i in industries)
+        self.year.set_choices((y, f"{y}年") for y in years)
+        self.event.set_choices(events)
+        self.validate()
+        return [field.label.text for field in self if field.errors]
+
+    def value(self, name: str):
+        """A filter's value, or None when it was ignored."""
+        field = self[name]
+        return None if field.errors else field.data
+
+
+class MapFilterForm(ScopeFilterForm):
+    """The scope, plus the list's stage, sign type and major (its own fields: one label each), and red lights only."""
+
+    stage, sign_type, major = ListFilterForm.stage, ListFilterForm.sign_type, ListFilterForm.major
+    red = BooleanField("只看逾期（红灯）")
+
+    def read_scope(self, **choices) -> list[str]:
+        self.stage.set_choices(Stage.choices())
+        self.sign_type.set_choices(SignType.choices())
+        return super().read_scope(**choices)

@@ -1,27 +1,15 @@
-"""Maps views room: the map page and its frame, the offline export, the GeoJSON API, vendor assets, the dashboard and the monthly briefing (thin)."""
+"""The map pages: the map and its frame, the offline export, the GeoJSON API and the map's vendor assets."""
 from __future__ import annotations
-
-import datetime as dt
-from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from core import clock, logs, security
-from core.auth.models import Role
-from core.auth.queries import current_counties
-from core.db import db
-from parks.queries import industries
-from core.clock import parse_month
-from projects.events.models import SigningEvent
-from projects.queries import ListFilters, sign_years
-from projects.reports.queries import completeness_by_county
+from projects.queries import ListFilters
 from projects.stages import Light, SignType, Stage
 
 from . import folium_map, queries
-from .forms import DashboardFilterForm, MapFilterForm
-from .queries import DashboardFilters
+from .forms import MapFilterForm
 
 bp = Blueprint("maps", __name__)
 GEOJSON_MIMETYPE = "application/geo+json"
@@ -41,35 +29,13 @@ def _tile_origins(config) -> list[str]:
 def _filters() -> tuple[MapFilterForm, ListFilters, list[str]]:
     """The filters from the query string; values the user may not pick are dropped and named."""
     form = MapFilterForm(request.args)
-    form.stage.set_choices(Stage.choices())
-    form.sign_type.set_choices(SignType.choices())
-    ignored = _validate_scope(form)
-    stage, sign_type = _value(form.stage), _value(form.sign_type)
-    filters = ListFilters(county=_value(form.county), industry=_value(form.industry),
+    ignored = form.read_scope(**queries.scope_choices(current_user))
+    stage, sign_type = form.value("stage"), form.value("sign_type")
+    filters = ListFilters(county=form.value("county"), industry=form.value("industry"),
                           stage=Stage(stage) if stage else None, sign_type=SignType(sign_type) if sign_type else None,
-                          year=_value(form.year), event=_value(form.event), major=bool(form.major.data),
+                          year=form.value("year"), event=form.value("event"), major=bool(form.major.data),
                           light=Light.RED if form.red.data else None)
     return form, filters, ignored
-
-
-def _validate_scope(form) -> list[str]:
-    """Fill the scope choices the map and the dashboard share, validate, and name what is ignored:
-    a value that is not one of the choices, or not even a number, is dropped (never a 500)."""
-    counties = current_counties()
-    if current_user.role is Role.COUNTY:
-        counties = [c for c in counties if c.code == current_user.county_code]
-    form.county.set_choices((c.code, c.name) for c in counties)
-    form.industry.set_choices((i.id, i.name) for i in industries())
-    form.year.set_choices((y, f"{y}年") for y in sign_years(current_user))
-    form.event.set_choices((e.id, e.name) for e in db.session.scalars(
-        select(SigningEvent).order_by(SigningEvent.date.desc())))
-    form.validate()
-    return [field.label.text for field in form if field.errors]
-
-
-def _value(field):
-    """A filter field's value, or None when it was ignored."""
-    return None if field.errors else field.data
 
 
 def _filter_args(form: MapFilterForm) -> dict[str, str]:
@@ -152,63 +118,3 @@ def vendor(package: str, filename: str):
     if package not in folium_map.VENDOR_DIRS:
         abort(404)
     return send_from_directory(folium_map.VENDOR_DIRS[package], filename, max_age=86400)
-
-
-def _dashboard_filters() -> tuple[DashboardFilterForm, DashboardFilters, list[str]]:
-    """The dashboard's period and scope from the query string: the period defaults to this year; a
-    county official is held to their own county; values the user may not pick are ignored and named."""
-    form = DashboardFilterForm(request.args)
-    ignored = _validate_scope(form)
-    today = clock.today()
-    # Absent means the default period (this year); present but blank means no bound.
-    date_from = _value(form.date_from) if "date_from" in request.args else dt.date(today.year, 1, 1)
-    date_to = _value(form.date_to) if "date_to" in request.args else today
-    if "date_from" not in request.args:
-        form.date_from.data = date_from
-    if "date_to" not in request.args:
-        form.date_to.data = date_to
-    county = _value(form.county)
-    if current_user.role is Role.COUNTY:
-        county = current_user.county_code
-    filters = DashboardFilters(date_from=date_from, date_to=date_to, county=county,
-                               industry=_value(form.industry), event=_value(form.event), year=_value(form.year))
-    return form, filters, ignored
-
-
-@bp.get("/dashboard")
-@login_required
-def dashboard():
-    """Show the leaders' dashboard: headline figures, funnel, tables by county, industry and event, red and stalled lists."""
-    form, filters, ignored = _dashboard_filters()
-    today, now = clock.today(), clock.now()
-    month = today.replace(day=1)
-    figures = queries.headline_figures(current_user, filters, today, now)
-    ranking = queries.county_ranking(filters, today)
-    completeness = completeness_by_county(month)
-    return render_template(
-        "maps/dashboard.html", form=form, filters=filters, ignored=ignored, figures=figures, ranking=ranking,
-        industries=queries.by_industry(current_user, filters, today),
-        events=queries.by_event(current_user, filters, today),
-        red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, now),
-        completeness=sorted(completeness, key=lambda r: (r["rank"], r["code"])), month=month,
-        stalled_days=queries.STALLED_DAYS, cst=clock.LOCAL_TZ, list_limit=queries.LIST_LIMIT, today=today,
-        own_county=current_user.county_code if current_user.role is Role.COUNTY else filters.county)
-
-
-@bp.get("/reports/briefing")
-@login_required
-def briefing():
-    """Download the monthly briefing workbook (.xlsx) for the 调度会, scoped to the user's county."""
-    from . import excel  # pandas loads only when a workbook is asked for
-
-    month = parse_month(request.args.get("month"))
-    data = queries.briefing_data(current_user, month, clock.today())
-    scope = current_user.county.name if current_user.role is Role.COUNTY else "三明市"
-    title = f"{scope}招商引资项目调度会简报（{month.year}年{month.month}月）"
-    content = excel.briefing_workbook(data, title=title)
-    logs.event("briefing_exported", month=f"{month:%Y-%m}")
-    filename = f"briefing-{month:%Y-%m}.xlsx"
-    quoted = quote(f"{title}.xlsx")
-    return current_app.response_class(
-        content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quoted}"})

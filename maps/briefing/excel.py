@@ -1,4 +1,4 @@
-"""Maps excel room: the monthly briefing workbook (调度会) built from plain rows with pandas and openpyxl."""
+"""The monthly briefing workbook (调度会) built from plain rows with pandas and openpyxl."""
 from __future__ import annotations
 
 import datetime as dt

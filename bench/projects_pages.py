@@ -45,6 +45,7 @@ def build(size: int, workdir: str):
         create_user("bench_county", "county", PASSWORD, county="350481")
         db.session.commit()
         generate(size, random_seed=42)
+        db.session.commit()
     return app
 
 

@@ -1,9 +1,7 @@
-"""The map of parks and projects, with the leaders' dashboard and the monthly briefing built on its filters."""
+"""The map of parks and projects; the leaders' dashboard and the monthly briefing are packages built on its filters."""
 
 
 def init_app(app):
-    from . import briefing, dashboard, views
+    from . import views
 
     views.init_app(app)
-    dashboard.init_app(app)
-    briefing.init_app(app)

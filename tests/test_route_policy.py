@@ -115,8 +115,8 @@ POLICY: dict[str, Policy] = {
     "ledgers.revert": Policy("admin", {"POST": (302, "/ledgers/batches")},
                              saves=("project", "approval_item", "project_event", "import_batch", "audit_entry")),
     "ledgers.export": Policy("reader", {"GET": PAGE}),
-    "maps.dashboard": Policy("reader", {"GET": PAGE}),
-    "maps.briefing": Policy("reader", {"GET": PAGE}),  # the .xlsx download
+    "dashboard.index": Policy("reader", {"GET": PAGE}),
+    "briefing.index": Policy("reader", {"GET": PAGE}),  # the .xlsx download
 }
 
 

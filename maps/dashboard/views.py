@@ -49,7 +49,7 @@ def index():
     today, now = clock.today(), clock.now()
     month = clock.month_start(today)
     return render_template(
-        "maps/dashboard.html", form=form, filters=filters, ignored=ignored,
+        "dashboard/index.html", form=form, filters=filters, ignored=ignored,
         figures=queries.headline_figures(current_user, filters, today, now),
         ranking=queries.county_ranking(filters, today),
         industries=queries.by_industry(current_user, filters, today),

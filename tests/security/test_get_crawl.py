@@ -25,8 +25,8 @@ QUERIES = {
     "maps.frame": [f"county={OTHER_COUNTY}&stage=signed"],
     "maps.export": [f"county={OWN_COUNTY}&q=测试"],
     "maps.projects_geojson": [f"county={OWN_COUNTY}&stage=signed"],
-    "maps.dashboard": [f"date_from=2025-01-01&date_to={clock.today()}&county={OWN_COUNTY}"],
-    "maps.briefing": [f"month={LAST_MONTH}"],
+    "dashboard.index": [f"date_from=2025-01-01&date_to={clock.today()}&county={OWN_COUNTY}"],
+    "briefing.index": [f"month={LAST_MONTH}"],
     "reports.monthly": [f"month={LAST_MONTH}&county={OTHER_COUNTY}", "month=2020-13"],
     "ledgers.export": [f"county={OTHER_COUNTY}"],
 }

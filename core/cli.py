@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import click
-
 from flask import current_app
 
 from core import backup as backups

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from core import logs
 from core.db import db
 
+
 class UserError(Exception):
     """Something the user can fix or must be told, never a bug: ``message`` is Chinese, and ``errors`` maps
     form fields (or "") to messages when the input names the fields at fault."""

@@ -1,12 +1,12 @@
 """The parks' forms: correcting a park's position and uploading its boundary."""
 from __future__ import annotations
 
-from core.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
 from core.auth.reference_data import EXTENT
+from core.forms import Form
 
 
 def finite(form, field) -> None:

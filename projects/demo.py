@@ -15,8 +15,18 @@ from core.db import db, utcnow
 from core.validators import CREDIT_CODE_CHARS, company_key, credit_code_check_char
 from parks.models import Chain, ChainNode, Park
 
-from .models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, InvestorOrigin,
-                     InvestorType, Milestone, Project, ProjectEvent)
+from .models import (
+    CONSTRUCTION_PERMIT,
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    EventKind,
+    InvestorOrigin,
+    InvestorType,
+    Milestone,
+    Project,
+    ProjectEvent,
+)
 from .stages import PIPELINE, SignType, Stage
 
 DEMO_NOTE = "【演示数据】由 flask demo-data 生成，不是真实项目。"

@@ -1,8 +1,23 @@
 """The project's forms: the project itself, stage moves, conversion, approval items, milestones, the list filters."""
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 from wtforms.widgets import HiddenInput
 
 from core.forms import Form, MoneyField, OptionalSelectField, at_most, money_range

@@ -13,10 +13,17 @@ from core.errors import NotAllowed
 from core.validators import company_key
 
 from . import rules, stages
-from .models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, Milestone, Project, ProjectEvent,
-                     can_edit_projects)
+from .models import (
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    EventKind,
+    Milestone,
+    Project,
+    ProjectEvent,
+    can_edit_projects,
+)
 from .stages import SignType, Stage
-
 
 
 def check_version(project: Project, version: int | None) -> None:

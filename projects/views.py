@@ -1,20 +1,41 @@
 """The project pages: list, register, the project page and its actions, edit (with the conflict page), approval list."""
 from __future__ import annotations
 
-from markupsafe import Markup
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from core import clock
 from core.auth.models import Role
 from core.auth.permissions import admin_required, roles_required
 from core.auth.queries import counties_for
 from core.transaction import FLASH, transaction
-from parks.queries import industries, industries_with_chains, parks_by_county, parks_in_order
+from parks.queries import (
+    industries,
+    industries_with_chains,
+    parks_by_county,
+    parks_in_order,
+)
 
 from . import queries, rules, services
-from .forms import (ApprovalForm, ApprovalTypeForm, ConvertForm, ListFilterForm, MilestoneForm, MilestoneUpdateForm,
-                    ProjectForm, StageForm)
+from .forms import (
+    ApprovalForm,
+    ApprovalTypeForm,
+    ConvertForm,
+    ListFilterForm,
+    MilestoneForm,
+    MilestoneUpdateForm,
+    ProjectForm,
+    StageForm,
+)
 from .models import EDITOR_ROLES, can_edit_projects
 from .stages import Light, SignType, Stage, allowed_targets, milestone_light, next_stage
 

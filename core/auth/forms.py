@@ -1,9 +1,10 @@
 """The login form and the administrators' user forms."""
 from __future__ import annotations
 
-from core.forms import Form
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from core.forms import Form
 
 from .models import Role
 

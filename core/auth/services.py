@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from core import audit, logs
-from core.errors import InvalidInput
 from core.db import db
+from core.errors import InvalidInput
 
 from . import sessions
 from .models import County, Role, SessionEnd, User

@@ -3,12 +3,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from core import clock, logs
-from core.transaction import FLASH, transaction
 from core.extensions import login_manager
+from core.transaction import FLASH, transaction
 
 from . import services, sessions, throttle
 from .forms import ConfirmForm, LoginForm, UserCreateForm

@@ -6,11 +6,12 @@ from sqlalchemy.orm import selectinload
 
 from core.auth.models import User
 from core.db import db
-from projects.queries import visible_projects
 from projects.models import Project
+from projects.queries import visible_projects
 from projects.stages import SignType, Stage
 
 from .models import SigningEvent
+
 
 def cohort_figures(user: User, event_id: int) -> dict:
     """Conversion figures for the projects an event signed (only those the user may see)."""

@@ -14,6 +14,7 @@ from projects.queries import not_found
 
 from .models import FollowUp, Lead, LeadStatus
 
+
 def visible_leads(user: User) -> Select:
     """Leads ``user`` may see: a county official only those meant for their county."""
     query = select(Lead)

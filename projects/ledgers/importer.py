@@ -16,12 +16,17 @@ from core.errors import Conflict, InvalidInput, NotAllowed, UserError
 from core.excel import ImportReport
 from core.validators import company_key
 from parks.models import Industry, Park
-from projects import rules
-from projects import services
+from projects import rules, services
 from projects.events import services as event_services
 from projects.events.models import SigningEvent
-from projects.models import (CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Project,
-                             can_edit_projects)
+from projects.models import (
+    CONSTRUCTION_PERMIT,
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    Project,
+    can_edit_projects,
+)
 from projects.reports import services as report_services
 from projects.reports.models import BlockerCategory, ProgressReport
 from projects.rules import ProjectInvalid

@@ -18,18 +18,24 @@ from sqlalchemy.engine import make_url
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects.reports.models import BlockerCategory
 from projects.leads.models import FollowUpKind
-from projects.reports.services import add_blocker, save_report
 from projects.leads.services import add_follow_up
+from projects.ledgers import importer
+from projects.reports.models import BlockerCategory
+from projects.reports.services import add_blocker, save_report
 from projects.services import add_milestone
 from tests.conftest import csrf_token_from
-from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_event,
+    make_lead,
+    make_project,
+    make_user,
+)
 from tests.live import gunicorn, live_env, run_cli
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import new_client, snapshot
-from projects.ledgers import importer
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"

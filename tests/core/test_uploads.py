@@ -17,12 +17,12 @@ from werkzeug.test import encode_multipart
 from core.auth.models import Role
 from core.db import db
 from parks.models import Park
+from projects.ledgers import importer
 from projects.ledgers.models import ImportBatch
 from tests.conftest import RequestScopedClient
 from tests.factories import make_user
 from tests.projects.ledgers.files import ledger_bytes, row
 from tests.projects.web import new_client, page_text
-from projects.ledgers import importer
 
 MB = 1024 * 1024
 DEFAULT_LIMIT = 16 * MB

@@ -13,17 +13,24 @@ from core import clock
 from core.audit import AuditEntry
 from core.auth.models import Role
 from core.db import db
-from parks.models import Chain, ChainNode, Industry, Park
-from projects import queries, services
-from projects.models import (ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, InvestorOrigin, InvestorType,
-                             Project, ProjectEvent)
-from projects.rules import Conflict, ProjectInvalid
 from core.errors import NotAllowed
+from parks.models import Chain, ChainNode, Industry, Park
+from projects import queries, rules, services
+from projects.events import services as event_services
+from projects.ledgers.bulk import BulkCreator
+from projects.models import (
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    EventKind,
+    InvestorOrigin,
+    InvestorType,
+    Project,
+    ProjectEvent,
+)
+from projects.rules import Conflict, ProjectInvalid
 from projects.stages import Light, SignType, Stage
 from tests.factories import make_project, make_user
-from projects.ledgers.bulk import BulkCreator
-from projects.events import services as event_services
-from projects import rules
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

@@ -6,9 +6,21 @@ import itertools
 
 import pytest
 
-from projects.stages import (PIPELINE, Facts, Light, SignType, Stage, allowed_targets, conversion_problems,
-                             date_problems, gate_problems, milestone_light, next_stage, transition_problems,
-                             worst_light)
+from projects.stages import (
+    PIPELINE,
+    Facts,
+    Light,
+    SignType,
+    Stage,
+    allowed_targets,
+    conversion_problems,
+    date_problems,
+    gate_problems,
+    milestone_light,
+    next_stage,
+    transition_problems,
+    worst_light,
+)
 
 TODAY = dt.date(2026, 6, 15)
 TOMORROW = TODAY + dt.timedelta(days=1)

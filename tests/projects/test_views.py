@@ -13,13 +13,29 @@ from core.auth.models import Role
 from core.db import db
 from core.validators import CREDIT_CODE_CHARS, credit_code_check_char
 from parks.models import Industry, Park
-from projects import services
-from projects.models import ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, Milestone, Project, ProjectEvent
+from projects import rules, services
+from projects.models import (
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    EventKind,
+    Milestone,
+    Project,
+    ProjectEvent,
+)
 from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
-from tests.projects.web import (changed_tables, fresh, input_value, new_client, page_text, path_of,
-                                project_form_data, project_names, snapshot)
-from projects import rules
+from tests.projects.web import (
+    changed_tables,
+    fresh,
+    input_value,
+    new_client,
+    page_text,
+    path_of,
+    project_form_data,
+    project_names,
+    snapshot,
+)
 
 TODAY = clock.today()  # the app's today: China Standard Time, not the server's zone
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市

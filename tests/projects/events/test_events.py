@@ -8,19 +8,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import clock
+from core import clock, errors
 from core.auth.models import Role
 from core.db import db
-from projects import services
+from projects import rules, services
+from projects.events import queries as event_queries
+from projects.events import services as event_services
 from projects.models import EventKind, Project, ProjectEvent
 from projects.rules import ProjectInvalid
 from projects.stages import SignType, Stage
 from tests.factories import make_event, make_project, make_user
 from tests.projects.web import new_client, page_text, project_form_data
-from core import errors
-from projects.events import queries as event_queries
-from projects.events import services as event_services
-from projects import rules
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

@@ -14,18 +14,18 @@ from core import clock
 from core.audit import AuditEntry
 from core.auth.models import Role
 from core.db import db
+from core.errors import NotAllowed
 from core.validators import credit_code_check_char
 from parks.models import ChainNode, Industry, Park
 from projects import services
+from projects.leads import queries as lead_queries
+from projects.leads import services as lead_services
 from projects.leads.models import FollowUp, FollowUpKind, Lead, LeadSource, LeadStatus
-from projects.models import InvestorOrigin, Project, ProjectEvent
 from projects.leads.services import DuplicateInvestor, LeadConflict
-from core.errors import NotAllowed
+from projects.models import InvestorOrigin, Project, ProjectEvent
 from projects.rules import ProjectInvalid
 from projects.stages import SignType, Stage
 from tests.factories import make_lead, make_project, make_user
-from projects.leads import queries as lead_queries
-from projects.leads import services as lead_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

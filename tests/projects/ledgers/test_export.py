@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from core.auth.models import Role
 from core.db import db
+from projects.ledgers import export
 from projects.ledgers.excel import export_ledger
 from projects.models import Project
 from projects.stages import SignType
 from tests.factories import make_event, make_project, make_user
 from tests.projects.web import new_client
-from projects.ledgers import export
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 FIELDS = ("name", "investor_name", "county_code", "park_id", "industry_id", "total_investment", "sign_type", "sign_date",

@@ -11,18 +11,17 @@ from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.db import db
-from core.transaction import transaction
 from core.excel import ExcelUnreadable, check_xlsx
+from core.transaction import transaction
+from projects.events.models import SigningEvent
+from projects.ledgers import batches, importer
 from projects.ledgers.excel import parse_date, parse_money
 from projects.ledgers.models import ImportBatch
 from projects.models import Project, ProjectEvent
-from projects.events.models import SigningEvent
 from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
 from tests.projects.ledgers.files import ONE_ROW, ledger_bytes, row
 from tests.projects.web import new_client, page_text
-from projects.ledgers import batches
-from projects.ledgers import importer
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -183,8 +182,8 @@ def test_revert_deletes_created_and_restores_updated():
 
 
 def test_revert_is_refused_when_a_project_changed_since():
-    from projects.services import update_project
     from projects.rules import EDITABLE_FIELDS
+    from projects.services import update_project
 
     commerce, admin = make_user(Role.COMMERCE), make_user(Role.ADMIN)
     outcome = run(ledger_bytes([row(name="后来改过的项目")]), commerce)

@@ -9,15 +9,15 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from parks.models import Park
-from projects.reports.models import Blocker, BlockerCategory
-from projects.models import EventKind, Project, ProjectEvent
-from projects.rules import Conflict, ProjectInvalid
 from core.errors import NotAllowed
+from parks.models import Park
+from projects.models import EventKind, Project, ProjectEvent
+from projects.reports import services as report_services
+from projects.reports.models import Blocker, BlockerCategory
+from projects.rules import Conflict, ProjectInvalid
 from tests.conftest import csrf_token_from
 from tests.factories import make_project, make_user
 from tests.projects.web import changed_tables, new_client, page_text, snapshot
-from projects.reports import services as report_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

@@ -10,12 +10,12 @@ import pytest
 from core import clock
 from core.auth.models import Role
 from core.db import db
+from projects.leads import services as lead_services
 from projects.leads.models import FollowUpKind
+from projects.reports import services as report_services
 from projects.stages import Stage
 from tests.factories import make_lead, make_project, make_user
 from tests.projects.web import new_client, page_text, path_of
-from projects.leads import services as lead_services
-from projects.reports import services as report_services
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

@@ -11,19 +11,24 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from projects import services
-from projects.models import EventKind, Project, ProjectEvent
-from projects.reports.models import ProgressReport
-from projects.rules import Conflict, ProjectInvalid
-from projects.reports.services import FundsOverTotal
 from core.errors import NotAllowed
-from projects.stages import Stage
-from tests.factories import make_project, make_user
-from tests.conftest import csrf_token_from
-from tests.projects.web import changed_tables, input_value, new_client, page_text, snapshot
+from projects import rules, services
+from projects.models import EventKind, Project, ProjectEvent
 from projects.reports import queries as report_queries
 from projects.reports import services as report_services
-from projects import rules
+from projects.reports.models import ProgressReport
+from projects.reports.services import FundsOverTotal
+from projects.rules import Conflict, ProjectInvalid
+from projects.stages import Stage
+from tests.conftest import csrf_token_from
+from tests.factories import make_project, make_user
+from tests.projects.web import (
+    changed_tables,
+    input_value,
+    new_client,
+    page_text,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

@@ -11,5 +11,5 @@ def hello():
 
 @app.get("/healthz")
 def healthz():
-    # harness.Server waits for this before it hands the server over.
+    # tests/harness.py's Server waits for this before it hands the server over.
     return {"status": "ok"}

@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for bench, core and tests
 
-import harness  # noqa: E402  (first: puts the repository on the path)
 from sqlalchemy import func, select  # noqa: E402
 
+from bench import common  # noqa: E402
 from core.db import db  # noqa: E402
 from projects.models import EventKind, Project, ProjectEvent  # noqa: E402
+from tests import harness  # noqa: E402
 
 FIELD = "land_area"  # the counter each save increments: a number read from the form, so a stale read shows
 CHECKED_APP = "wsgi:app"
@@ -107,7 +108,7 @@ def logged_in(base: str, users: list[str], count: int) -> list[harness.Client]:
     """``count`` clients, each logged in (in parallel) as one of ``users`` in turn."""
     clients = [harness.Client(base) for _ in range(count)]
     with ThreadPoolExecutor(max_workers=min(count, 16)) as pool:
-        list(pool.map(lambda pair: pair[0].login(pair[1]),
+        list(pool.map(lambda pair: pair[0].login(pair[1], common.PASSWORD),
                       [(client, users[i % len(users)]) for i, client in enumerate(clients)]))
     return clients
 
@@ -189,21 +190,22 @@ def run(url: str | None, *, clients: int, projects: int, seconds: float, modes: 
     with tempfile.TemporaryDirectory(prefix="bench-edits-") as tmp:
         workdir = Path(tmp)
         started = time.monotonic()
-        url = harness.fresh_database(workdir, url)
-        env = harness.prepare(workdir, url, WORKERS)
-        app = harness.bench_app(url)
+        url = common.fresh_database(workdir, url)
+        env = common.prepare(workdir, url)
+        app = common.bench_app(url)
         users: list[str] = []
         for number, control in enumerate(modes, 1):
             log_path = workdir / f"gunicorn-{number}.log"
-            with harness.Server(env, log_path, app=CONTROL_APP if control else CHECKED_APP) as server:
-                users = users or harness.create_users(server, COUNTY_USERS, COMMERCE_USERS)
-                project_ids = harness.create_projects(server, users[-1], projects, f"并发编辑基准项目{number}-")
+            with harness.Server(env, log_path, app=CONTROL_APP if control else CHECKED_APP,
+                                workers=WORKERS) as server:
+                users = users or common.create_users(server, COUNTY_USERS, COMMERCE_USERS)
+                project_ids = common.create_projects(server, users[-1], projects, f"并发编辑基准项目{number}-")
                 sessions = logged_in(server.base, users, clients)
                 setup_s = time.monotonic() - started
                 before = snapshot(app, project_ids)
                 tally = burst(sessions, project_ids, seconds)
                 after = snapshot(app, project_ids)
-            print(f"\nconcurrent edits on {harness.database_label(url)}: gunicorn {WORKERS} workers, "
+            print(f"\nconcurrent edits on {common.database_label(url)}: gunicorn {WORKERS} workers, "
                   f"{clients} clients × {projects} projects × {seconds:g} s, "
                   f"{'CONTROL: version check defeated (bench/unchecked_wsgi.py)' if control else 'version check on'} "
                   f"(set-up {setup_s:.0f} s)")

@@ -12,8 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from projects_pages import build, measure  # noqa: E402  (same throw-away database and timing loop)
-
+from bench.projects_pages import build, measure  # noqa: E402  (same throw-away database and timing loop)
 from core.db import db  # noqa: E402
 
 PAGES = [

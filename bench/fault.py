@@ -26,25 +26,29 @@ Exit status 0 when every check holds. Run: .venv/bin/python bench/fault.py [--ro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import os
+import signal
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for bench, core and tests
 
-import harness  # noqa: E402  (first: puts the repository on the path)
-from concurrent_edits import LOCKED, burst, chain_problems, logged_in, snapshot  # noqa: E402
-from ledger import ledger  # noqa: E402  (the generated 10,000-row sheet of bench/ledger.py)
 from sqlalchemy import and_, exists, func, select, text  # noqa: E402
 
+from bench import common  # noqa: E402
+from bench.concurrent_edits import LOCKED, burst, chain_problems, logged_in, snapshot  # noqa: E402
+from bench.ledger import ledger  # noqa: E402  (the generated 10,000-row sheet of bench/ledger.py)
 from core.auth.models import BOOKKEEPING_TABLES  # noqa: E402
 from core.db import db  # noqa: E402
-from projects.ledgers.models import ImportBatch
+from projects.ledgers.models import ImportBatch  # noqa: E402
 from projects.models import Project, ProjectEvent  # noqa: E402
+from tests import harness  # noqa: E402
 
 WORKERS = 2  # one to kill while the other serves; fewer boots than 3 on a 2-core machine
 WAL_SPILL_BYTES = 1 << 20  # a SQLite worker that wrote this much in the import's request is writing its rows
@@ -74,6 +78,16 @@ def wchar(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def sigkill(pids: list[int]) -> list[int]:
+    """SIGKILL the processes (as the OOM killer or a crash would); returns those that were still alive."""
+    killed = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
 
 
 def table_counts(app) -> dict[str, int]:
@@ -174,7 +188,7 @@ def upload(client: harness.Client, data: bytes) -> tuple[harness.Form, float]:
 def kill_mid_import(server: harness.Server, app, client: harness.Client, confirm: harness.Form) -> dict:
     """POST the confirmation; SIGKILL the worker running it once it writes projects. Returns what happened."""
     workers = server.workers()
-    ticks = {pid: harness.cpu_ticks(pid) for pid in workers}
+    ticks = {pid: common.cpu_ticks(pid) for pid in workers}
     wrote = {pid: wchar(pid) for pid in workers}
     outcome: dict = {}
 
@@ -190,11 +204,11 @@ def kill_mid_import(server: harness.Server, app, client: harness.Client, confirm
     busy = None
     while thread.is_alive() and time.monotonic() - started < KILL_DEADLINE_S:
         if busy is None:
-            grown = {pid: harness.cpu_ticks(pid) - ticks[pid] for pid in workers}
+            grown = {pid: common.cpu_ticks(pid) - ticks[pid] for pid in workers}
             pid = max(grown, key=grown.get)
             busy = pid if grown[pid] >= 5 else None  # the worker whose CPU time runs is the one importing
         elif evidence := import_writing(app, busy, wrote[busy]):
-            outcome["killed"] = harness.sigkill([busy])
+            outcome["killed"] = sigkill([busy])
             outcome["when"] = f"after {time.monotonic() - started:.1f} s, {evidence}"
             break
         time.sleep(0.02)  # bounded poll
@@ -215,7 +229,7 @@ def phase_import_kill(server, app, admin: harness.Client, data: bytes, rows: int
     answer = outcome.get("answer")
     check("the confirm POST lost its connection (the kill came mid-import)", "cut" in outcome,
           outcome.get("cut") or (f"it was answered HTTP {answer.status}" if answer else "no outcome"))
-    server.wait_ready(WORKERS)
+    server.wait_ready()
     check("the master respawned the worker", not set(killed) & set(server.workers()), server.workers())
     after = table_counts(app)
     changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
@@ -238,8 +252,8 @@ def phase_edit_kills(server, app, users, project_ids, *, clients: int, seconds: 
     started = time.monotonic()
     for round_ in range(1, kills + 1):
         time.sleep(max(0.0, started + round_ * seconds / (kills + 1) - time.monotonic()))
-        killed += harness.sigkill(server.workers())
-        server.wait_ready(WORKERS)
+        killed += sigkill(server.workers())
+        server.wait_ready()
     editing.join()
     tally = result["tally"]
     after = snapshot(app, project_ids)
@@ -263,7 +277,7 @@ def phase_recovery(server, app, users, project_ids, admin, confirm: harness.Form
     print("\nC. the app still serves, and the same import goes through")
     check("/healthz answers", harness.Client(server.base).get("/healthz").status == 200)
     client = harness.Client(server.base)
-    client.login(users[0])
+    client.login(users[0], common.PASSWORD)
     path = f"/projects/{project_ids[0]}/edit"
     answer = client.submit(path, "version", notes="故障演练后的编辑")
     check("a fresh login and an edit work", answer.status == 302, f"HTTP {answer.status}")
@@ -310,16 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     data = ledger(args.rows)
     with tempfile.TemporaryDirectory(prefix="bench-fault-") as tmp:
         workdir = Path(tmp)
-        url = harness.fresh_database(workdir, args.database_url)
-        print(f"fault bench on {harness.database_label(url)}: gunicorn {WORKERS} workers, ledger of {args.rows:,} rows "
+        url = common.fresh_database(workdir, args.database_url)
+        print(f"fault bench on {common.database_label(url)}: gunicorn {WORKERS} workers, ledger of {args.rows:,} rows "
               f"({len(data) / 1024 / 1024:.1f} MB)")
-        env = harness.prepare(workdir, url, WORKERS)
-        app = harness.bench_app(url)
-        with harness.Server(env, workdir / "gunicorn.log") as server:
-            users = harness.create_users(server, 2, 2)
-            project_ids = harness.create_projects(server, users[-1], args.projects, "故障演练项目")
+        env = common.prepare(workdir, url)
+        app = common.bench_app(url)
+        with harness.Server(env, workdir / "gunicorn.log", workers=WORKERS) as server:
+            users = common.create_users(server, 2, 2)
+            project_ids = common.create_projects(server, users[-1], args.projects, "故障演练项目")
             admin = harness.Client(server.base)
-            admin.login(harness.ADMIN)
+            admin.login(common.ADMIN, common.PASSWORD)
             confirm = phase_import_kill(server, app, admin, data, args.rows, check)
             phase_edit_kills(server, app, users, project_ids, clients=args.clients, seconds=args.edit_seconds,
                              kills=args.kills, check=check)

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from core.app import create_app  # noqa: E402
 from core.auth.models import Role  # noqa: E402
@@ -27,9 +27,9 @@ from parks.services import seed_reference  # noqa: E402
 from projects.ledgers.excel import export_ledger  # noqa: E402
 from projects.models import Project  # noqa: E402
 from projects.services import seed_approval_types  # noqa: E402
+from projects.ledgers import export, importer  # noqa: E402
+from tests.harness import reset_schema  # noqa: E402
 from tests.projects.ledgers.files import ledger_bytes, row  # noqa: E402
-from projects.ledgers import export
-from projects.ledgers import importer
 
 COUNTIES = ["三元区", "沙县", "永安市", "明溪", "350423", "宁化县", "大田县", "尤溪县", "将乐县", "泰宁县", "建宁县"]
 INDUSTRIES = ["氟新材料", "石墨烯", "稀土", "医药", "装备", "轻合金"]
@@ -50,10 +50,7 @@ def main(rows: int) -> None:
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir}/bench.db"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "LEDGER_IMPORT_DIR": workdir})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        reset_schema(db.engine)
         upgrade()
         seed_counties()
         seed_reference()

@@ -1,6 +1,6 @@
 """Benchmark: gunicorn under 20 clients without think time, 80 % reads and 20 % edits; per-page latency and throughput.
 
-Builds a throw-away database with the real CLI through bench/harness.py (flask db upgrade, seed, users
+Builds a throw-away database with the real CLI through tests/harness.py (flask db upgrade, seed, users
 create, demo-data; a SQLite file in a temp dir, or --database-url, whose public schema is DROPPED and
 recreated), serves it with gunicorn.conf.py and its own worker count on a loopback port, logs every client
 in through the login form (CSRF on, as in production), then, each phase ending by itself:
@@ -23,7 +23,6 @@ Quick try: .venv/bin/python bench/load.py --quick   (1,000 projects, 20 s, 10 s 
 from __future__ import annotations
 
 import argparse
-import gzip
 import http.client
 import os
 import random
@@ -33,21 +32,19 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for bench, core and tests
 
 from sqlalchemy import select  # noqa: E402
 
-import harness  # noqa: E402  (gunicorn, the CLI set-up and the form-filling client the live benches share)
-
+from bench import common  # noqa: E402
 from core.db import db  # noqa: E402
 from parks.models import Industry  # noqa: E402
 from projects.models import Project  # noqa: E402
 from projects.queries import PAGE_SIZE  # noqa: E402
-from tests.live import free_port, run_cli  # noqa: E402
+from tests import harness  # noqa: E402  (gunicorn, the CLI set-up and the form-filling client)
 
 COUNTY = "350481"  # 永安市: the county official's own county
 CLIENTS = 20
@@ -60,33 +57,6 @@ PAGE_TARGET_MS, HEAVY_TARGET_MS = 200, 1000
 HEAVY = {"dashboard", "map frame", "map GeoJSON"}
 LIST_QUERIES = ["stage=started", "stage=approval&sort=investment", "light=red", "major=y", "sort=light",
                 "q=%E7%A7%91%E6%8A%80", "sign_type=contract&sort=sign_date", "county=350404&page=2"]
-
-
-class TimedClient(harness.Client):
-    """harness.Client that asks for gzip as browsers do, and decodes a body only when told to."""
-
-    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "",
-                decode: bool = True) -> harness.Response:
-        headers = {"Connection": "close", "Accept-Encoding": "gzip"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if content_type:
-            headers["Content-Type"] = content_type
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            raw = conn.getresponse()
-            data = raw.read()
-        finally:
-            conn.close()
-        for header in raw.headers.get_all("Set-Cookie") or []:
-            self._keep(header)
-        text = ""
-        if decode:
-            if raw.getheader("Content-Encoding") == "gzip":
-                data = gzip.decompress(data)
-            text = data.decode("utf-8", errors="replace")
-        return harness.Response(raw.status, raw.headers, text)
 
 
 @dataclass
@@ -130,17 +100,18 @@ class Worker:
         self.username = "bench_county" if county else "bench_commerce"
         self.ids = world.county_ids if county else world.ids
         self.rng = random.Random(number)
-        self.client = TimedClient(base)
+        self.client = harness.Client(base, headers={"Accept-Encoding": "gzip"})  # as browsers ask
         self.samples: list[tuple[str, int, float]] = []
         self.saves = 0
 
-    def send(self, page: str, method: str, path: str, fields: dict | None = None) -> harness.Response | None:
-        """Send and time one request (to its last byte); a refused or cut connection counts as status 0."""
-        body = urllib.parse.urlencode(fields).encode() if fields is not None else None
+    def send(self, page: str, path: str, fields: dict | None = None) -> harness.Response | None:
+        """GET ``path``, or POST ``fields`` to it, and time it (to the last byte); only the edit form's body is
+        decoded. A refused or cut connection counts as status 0."""
+        decode = page == "edit form"
         started = time.perf_counter()
         try:
-            answer = self.client.request(method, path, body, "application/x-www-form-urlencoded" if body else "",
-                                         decode=page == "edit form")
+            answer = (self.client.get(path, decode=decode) if fields is None
+                      else self.client.post(path, fields, decode=decode))
         except (OSError, http.client.HTTPException):
             answer = None
         self.samples.append((page, answer.status if answer else 0, (time.perf_counter() - started) * 1000))
@@ -156,25 +127,25 @@ class Worker:
 
     def edit(self) -> None:
         project_id = self.rng.choice(self.ids)
-        page = self.send("edit form", "GET", f"/projects/{project_id}/edit")
+        page = self.send("edit form", f"/projects/{project_id}/edit")
         form = next((f for f in harness.forms_of(page.text) if "version" in f.fields), None) if page else None
         if form is None:
             return
         self.saves += 1
         form.fields["liaison"] = f"压测{self.number}-{self.saves}"
-        self.send("save", "POST", f"/projects/{project_id}/edit", form.fields)
+        self.send("save", f"/projects/{project_id}/edit", form.fields)
 
     def operation(self, kind: str) -> None:
         if kind == "edit":
             self.edit()
         elif kind == "list":
-            self.send("list", "GET", self.list_path())
+            self.send("list", self.list_path())
         elif kind == "detail":
-            self.send("detail", "GET", f"/projects/{self.rng.choice(self.ids)}")
+            self.send("detail", f"/projects/{self.rng.choice(self.ids)}")
         elif kind == "dashboard":
-            self.send("dashboard", "GET", "/dashboard" if self.rng.random() < 0.7 else "/dashboard?date_from=&date_to=")
+            self.send("dashboard", "/dashboard" if self.rng.random() < 0.7 else "/dashboard?date_from=&date_to=")
         else:
-            self.send(kind, "GET", READ_PATHS[kind])
+            self.send(kind, READ_PATHS[kind])
 
     def run(self, mix: dict[str, int], start: threading.Barrier, deadline: list[float]) -> None:
         kinds, weights = list(mix), list(mix.values())
@@ -187,7 +158,7 @@ class BareWorker(Worker):
     """A client of the bare route: no login, one page."""
 
     def operation(self, kind: str) -> None:
-        self.send("bare", "GET", "/")
+        self.send("bare", "/")
 
 
 def server_cpu(server: harness.Server) -> float:
@@ -195,7 +166,7 @@ def server_cpu(server: harness.Server) -> float:
     (max_requests) and reaped, which /proc counts in the master's cutime and cstime."""
     fields = Path(f"/proc/{server.master}/stat").read_text().rsplit(")", 1)[1].split()
     reaped = int(fields[13]) + int(fields[14])
-    ticks = harness.cpu_ticks(server.master) + reaped + sum(harness.cpu_ticks(pid) for pid in server.workers())
+    ticks = common.cpu_ticks(server.master) + reaped + sum(common.cpu_ticks(pid) for pid in server.workers())
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -251,20 +222,21 @@ def configured_workers() -> int:
 
 def build(args, workdir: Path) -> tuple[dict, World]:
     """Migrate, seed, add the two users and the demo projects with the real CLI; gunicorn's env and the ids."""
-    url = harness.fresh_database(workdir, args.database_url)
+    url = common.fresh_database(workdir, args.database_url)
     started = time.monotonic()
-    env = harness.prepare(workdir, url, configured_workers())
+    env = common.prepare(workdir, url)
     for name, role in (("bench_commerce", "commerce"), ("bench_county", "county")):
-        run_cli(env, "users", "create", name, "--role", role, *(["--county", COUNTY] if role == "county" else []),
-                "--password-stdin", stdin=harness.PASSWORD + "\n")
-    run_cli(env, "demo-data", "--projects", str(args.projects), "--seed", "42")
-    app = harness.bench_app(url)
+        harness.run_cli(env, "users", "create", name, "--role", role,
+                        *(["--county", COUNTY] if role == "county" else []), "--password-stdin",
+                        stdin=common.PASSWORD + "\n")
+    harness.run_cli(env, "demo-data", "--projects", str(args.projects), "--seed", "42")
+    app = common.bench_app(url)
     with app.app_context():
         ids = list(db.session.scalars(select(Project.id).order_by(Project.id)))
         county_ids = list(db.session.scalars(select(Project.id).where(Project.county_code == COUNTY)))
         industries = list(db.session.scalars(select(Industry.id)))
         db.engine.dispose()
-    print(f"database: {harness.database_label(url)}, {len(ids):,} projects ({len(county_ids):,} in {COUNTY}), "
+    print(f"database: {common.database_label(url)}, {len(ids):,} projects ({len(county_ids):,} in {COUNTY}), "
           f"built with the CLI in {time.monotonic() - started:.0f} s")
     return env, World(ids, county_ids, industries, max(1, -(-len(ids) // PAGE_SIZE)))
 
@@ -319,12 +291,12 @@ def print_capacity(costs: dict[str, float], mix: dict[str, int], clients: int, c
           f"per request on average, whatever the page\n")
 
 
-def app_phases(args, env: dict, world: World, log_path: Path) -> tuple[dict, Results]:
-    """Calibration, the mixed phase, then the list alone, on the app under gunicorn.conf.py."""
-    with harness.Server(env, log_path) as server:
+def app_phases(args, env: dict, world: World, log_path: Path, size: int) -> tuple[dict, Results]:
+    """Calibration, the mixed phase, then the list alone, on the app under gunicorn.conf.py with ``size`` workers."""
+    with harness.Server(env, log_path, workers=size) as server:
         workers = [Worker(n, server.base, world) for n in range(args.clients)]
         for worker in workers:
-            worker.client.login(worker.username)
+            worker.client.login(worker.username, common.PASSWORD)
             for kind in args.mix:  # warm templates, caches and connection pools; not timed
                 worker.operation(kind)
         booted = len(server.workers())
@@ -340,9 +312,9 @@ def app_phases(args, env: dict, world: World, log_path: Path) -> tuple[dict, Res
     return mixed, alone
 
 
-def bare_phase(args, env: dict, world: World, log_path: Path) -> Results:
-    """The same clients against bench/bare_wsgi.py under the same gunicorn.conf.py."""
-    with harness.Server(env, log_path, app="bench.bare_wsgi:app") as server:
+def bare_phase(args, env: dict, world: World, log_path: Path, size: int) -> Results:
+    """The same clients against bench/bare_wsgi.py under the same gunicorn.conf.py and worker count."""
+    with harness.Server(env, log_path, app="bench.bare_wsgi:app", workers=size) as server:
         workers = [BareWorker(n, server.base, world) for n in range(args.clients)]
         print(f"\nbare Flask route (bench/bare_wsgi.py, {len(server.workers())} workers), "
               f"{args.baseline_seconds:.0f} s")
@@ -373,8 +345,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         workdir = Path(tmp)
         env, world = build(args, workdir)
-        mixed, alone = app_phases(args, env, world, workdir / "gunicorn.log")
-        bare = bare_phase(args, {**env, "PORT": str(free_port())}, world, workdir / "bare.log")
+        size = configured_workers()
+        mixed, alone = app_phases(args, env, world, workdir / "gunicorn.log", size)
+        bare = bare_phase(args, env, world, workdir / "bare.log", size)
     print(f"\nload average now {os.getloadavg()[0]:.2f}")
 
     print(f"\nproject list alone / bare Flask route: {alone.rps:.1f} / {bare.rps:.1f} rps = {alone.rps / bare.rps:.1%} "

@@ -1,8 +1,9 @@
 """Benchmark: median server time and query count of the project list and detail pages.
 
-Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL), loads the reference
-data and N demo projects, then times the pages through the WSGI app in-process, so the figures are
-the server's own work without network noise. Run: .venv/bin/python bench/projects_pages.py [N ...]
+Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL, whose schema is dropped and
+recreated), loads the reference data and N demo projects, then times the pages through the WSGI app
+in-process, so the figures are the server's own work without network noise.
+Run: .venv/bin/python bench/projects_pages.py [N ...]
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from core.db import db  # noqa: E402
 from parks.services import seed_reference  # noqa: E402
 from projects.demo import generate  # noqa: E402
 from projects.services import seed_approval_types  # noqa: E402
+from tests.harness import reset_schema  # noqa: E402
 
 ROUNDS = 60
 PASSWORD = "bench-password-123"
@@ -33,10 +35,7 @@ def build(size: int, workdir: str):
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir}/bench-{size}.db"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        reset_schema(db.engine)
         upgrade()
         seed_counties()
         seed_reference()

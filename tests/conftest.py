@@ -8,13 +8,13 @@ import pytest
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from core.app import create_app
 from core.auth import models as auth_models
 from core.db import db
 
 from .factories import DEFAULT_PASSWORD
+from .harness import reset_schema
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +55,7 @@ def app(database_url, tmp_path_factory):
     })
     app.test_client_class = RequestScopedClient
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        reset_schema(db.engine)
         upgrade()  # the real migrations, not create_all: what runs in production is what is tested
     yield app
     with app.app_context():

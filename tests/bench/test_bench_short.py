@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.live import ROOT
+from tests.harness import ROOT
 
 pytestmark = pytest.mark.slow
 

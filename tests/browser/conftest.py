@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
-import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from core import clock
-from tests.live import BIN, ROOT, STEP_MS, chromium, gunicorn, live_env, run_cli
+from tests.harness import ROOT, STEP_MS, Server, chromium, live_env, run_cli
 
 OWN_COUNTY = "350404"  # 三元区, the county official's
 PASSWORD = "journey-" + secrets.token_hex(8)
@@ -52,17 +52,11 @@ class Site:
 
 def _create_users(env: dict) -> None:
     """`flask users create` for every journey user, side by side (each run mostly waits on imports)."""
-    processes = []
-    for username, (role, county, display) in USERS.items():
-        args = ["users", "create", username, "--role", role, "--display-name", display, "--password-stdin"]
-        args += ["--county", county] if county else []
-        process = subprocess.Popen([str(BIN / "flask"), *args], cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        processes.append((username, process))
-    outputs = [(username, process, process.communicate(PASSWORD + "\n", timeout=180)[0])
-               for username, process in processes]
-    for username, process, output in outputs:
-        assert process.returncode == 0, f"flask users create {username} failed:\n{output}"
+    commands = [["users", "create", username, "--role", role, "--display-name", display, "--password-stdin",
+                 *(["--county", county] if county else [])]
+                for username, (role, county, display) in USERS.items()]
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        list(pool.map(lambda args: run_cli(env, *args, stdin=PASSWORD + "\n"), commands))
 
 
 def _prepare(db_path: Path, today: dt.date) -> dict:
@@ -104,8 +98,8 @@ def site(tmp_path_factory):
     run_cli(env, "demo-data", "--projects", "60", "--seed", "11")
     today = clock.today()
     chosen = _prepare(tmp_path / "live.db", today)
-    with gunicorn(env, tmp_path / "gunicorn.log") as base:
-        yield Site(base=base, today=today, **chosen)
+    with Server(env, tmp_path / "gunicorn.log") as live:
+        yield Site(base=live.base, today=today, **chosen)
 
 
 @pytest.fixture(scope="package")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import STEP_MS
+from tests.harness import STEP_MS
 
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=STEP_MS)

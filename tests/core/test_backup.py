@@ -25,14 +25,8 @@ from projects.reports.models import BlockerCategory
 from projects.reports.services import add_blocker, save_report
 from projects.services import add_milestone
 from tests.conftest import csrf_token_from
-from tests.factories import (
-    DEFAULT_PASSWORD,
-    make_event,
-    make_lead,
-    make_project,
-    make_user,
-)
-from tests.live import gunicorn, live_env, run_cli
+from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user
+from tests.harness import Server, live_env, run_cli
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import new_client, snapshot
@@ -279,8 +273,8 @@ def test_backup_while_gunicorn_serves_concurrent_writes(tmp_path):
     run_cli(env, "users", "create", "writer", "--role", "commerce", "--password-stdin", stdin=password + "\n")
     backup = tmp_path / "during-writes.backup"
 
-    with gunicorn(env, tmp_path / "gunicorn.log") as base:
-        writer = LeadWriter(base, "writer", password)
+    with Server(env, tmp_path / "gunicorn.log") as live:
+        writer = LeadWriter(live.base, "writer", password)
         writer.start()
         try:
             writer.wait_for(3)

@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 from core import security
 from core.auth.models import Role
 from tests.factories import make_project, make_user
-from tests.live import STEP_MS, chromium, gunicorn, live_env, run_cli
+from tests.harness import STEP_MS, Server, chromium, live_env, run_cli
 from tests.projects.ledgers.files import ledger_bytes, row
 from tests.projects.web import new_client
 
@@ -271,8 +271,8 @@ def live_server(tmp_path_factory):
     ledger = tmp_path / "台账.xlsx"
     ledger.write_bytes(ledger_bytes([row(name="撤销确认测试项目")]))
     run_cli(env, "ledger", "import", str(ledger))
-    with gunicorn(env, tmp_path / "gunicorn.log") as base:
-        yield base
+    with Server(env, tmp_path / "gunicorn.log") as live:
+        yield live.base
 
 
 def raw_get(base: str, path: str, **headers) -> http.client.HTTPResponse:

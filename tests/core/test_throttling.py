@@ -20,7 +20,7 @@ from core.auth.views import LOGIN_FAILED
 from core.db import db
 from tests.conftest import CSRF_RE
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.live import gunicorn, live_env, run_cli
+from tests.harness import Server, live_env, run_cli
 
 from .helpers import flashes, is_logged_in, path_of
 
@@ -228,18 +228,18 @@ def _live_attempt(base: str, username: str, password: str) -> int:
 
 @pytest.mark.slow
 def test_the_lock_holds_across_gunicorn_workers(tmp_path):
-    env = live_env(tmp_path)  # two gunicorn workers
+    env = live_env(tmp_path)
     run_cli(env, "db", "upgrade")
     run_cli(env, "users", "create", "alice", "--role", "leader", "--password-stdin", stdin=f"{DEFAULT_PASSWORD}\n")
     log_path = tmp_path / "gunicorn.log"
-    with gunicorn(env, log_path) as base:
+    with Server(env, log_path, workers=2) as live:
         # Two at a time: while one worker hashes, the other must take the next connection (sent one by
         # one, the kernel may hand every connection to the same waiting worker).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = list(pool.map(lambda _: _live_attempt(base, "alice", WRONG), range(10)))
+            statuses = list(pool.map(lambda _: _live_attempt(live.base, "alice", WRONG), range(10)))
         assert statuses == [200] * 10
-        assert _live_attempt(base, "alice", DEFAULT_PASSWORD) == 429
-        assert _live_attempt(base, "alice", WRONG) == 429
+        assert _live_attempt(live.base, "alice", DEFAULT_PASSWORD) == 429
+        assert _live_attempt(live.base, "alice", WRONG) == 429
     events = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()
               if line.startswith("{")]
     failed = [e for e in events if e.get("event") == "login_failed"]

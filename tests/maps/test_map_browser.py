@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.live import STEP_MS, chromium, gunicorn, live_env, run_cli
+from tests.harness import STEP_MS, Server, chromium, live_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,8 @@ def live_server(tmp_path):
         for project_id, text in zip(ids, HOSTILE):
             conn.execute("UPDATE project SET name = ?, investor_name = ? WHERE id = ?", (text, text, project_id))
         conn.execute("UPDATE park SET name = ? WHERE id = (SELECT min(id) FROM park)", ("园区" + HOSTILE[1],))
-    with gunicorn(env, tmp_path / "gunicorn.log") as base:
-        yield base
+    with Server(env, tmp_path / "gunicorn.log") as live:
+        yield live.base
 
 
 def test_leader_sees_the_map_with_every_filtered_project(live_server):

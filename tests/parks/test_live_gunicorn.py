@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import csrf_token_from
-from tests.live import gunicorn, live_env, run_cli
+from tests.harness import Server, live_env, run_cli
 from tests.parks.helpers import attribute_urls, css_urls, is_remote
 
 PASSWORD = "live-test-" + secrets.token_hex(8)
@@ -25,8 +25,8 @@ def server(tmp_path):
     run_cli(env, "db", "upgrade")
     assert "园区" in run_cli(env, "seed")
     run_cli(env, "users", "create", "livetester", "--role", "leader", "--password-stdin", stdin=PASSWORD + "\n")
-    with gunicorn(env, tmp_path / "gunicorn.log") as base:
-        yield base
+    with Server(env, tmp_path / "gunicorn.log") as live:
+        yield live.base
 
 
 def test_leader_logs_in_and_reads_the_park_list_over_http(server):

@@ -1,75 +1,84 @@
-"""Live-bench harness: gunicorn over a throw-away database set up with the real CLI, and a form-filling HTTP client.
+"""The one live-server harness of the tests and the benches: gunicorn, the real CLI's set-up, an HTTP client, schema reset.
 
-The live benches (concurrent_edits.py, fault.py) drive the app as a browser would: log in, GET a page, read its
-form (CSRF token and version included, CSRF is on under gunicorn), POST it back. Standard library only; every
-request goes to the loopback server this module started, and the server is stopped on the way out.
+gunicorn (gunicorn.conf.py) serves on a free loopback port over a database set up with the real CLI (`flask db
+upgrade`, `flask seed`, `flask users create` ...); a browser-like client logs in through the form and fills
+forms in; `reset_schema` empties a database; `chromium` drives Debian's Chromium under Playwright (never
+`playwright install`). The benches run outside pytest, so nothing here imports pytest at module level: failures
+raise RuntimeError, which a test reports like any other error.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gzip
 import http.client
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
-from sqlalchemy import text  # noqa: E402
-
-from core.app import create_app  # noqa: E402
-from core.db import db  # noqa: E402
-from tests.live import BIN, live_env, run_cli  # noqa: E402  (the same CLI set-up as the live tests)
-
-PASSWORD = "bench-" + secrets.token_hex(8)
-ADMIN = "bench_admin"
-COUNTY = "350404"  # 三元区: the county of every project the benches create
+ROOT = Path(__file__).resolve().parents[1]  # gunicorn.conf.py and wsgi.py live here
+BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 60  # several workers importing the app at once on a busy 2-core machine
 REQUEST_TIMEOUT_S = 90  # above gunicorn's worker timeout (60 s): a hung worker shows as gunicorn's kill, not ours
 PR_SET_PDEATHSIG = 1
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+STEP_MS = 15_000  # the longest any single browser step may take
 
 
-def database_label(url: str) -> str:
-    return "postgresql" if url.startswith("postgres") else "sqlite"
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def fresh_database(workdir: Path, url: str | None) -> str:
-    """A SQLite file in ``workdir``, or ``url`` (PostgreSQL) with its public schema dropped and recreated."""
-    if not url:
-        return f"sqlite:///{workdir / 'bench.db'}"
-    app = bench_app(url)  # the app's own config turns postgres:// into the driver it ships
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        db.engine.dispose()
-        return app.config["SQLALCHEMY_DATABASE_URI"]
-
-
-def prepare(workdir: Path, url: str, workers: int) -> dict[str, str]:
-    """Migrate and seed the database and create the admin through the real CLI; returns gunicorn's environment."""
-    env = live_env(workdir)
-    env.update(DATABASE_URL=url, WEB_CONCURRENCY=str(workers), LEDGER_IMPORT_DIR=str(workdir / "imports"))
-    run_cli(env, "db", "upgrade")
-    # Independent of each other once the schema stands: two CLI start-ups side by side on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(run_cli, env, "seed"),
-                pool.submit(run_cli, env, "users", "create", ADMIN, "--role", "admin", "--password-stdin",
-                            stdin=PASSWORD + "\n")]
-        for job in jobs:
-            job.result()
+def live_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment for the CLI and gunicorn: a fresh SQLite file in ``workdir`` unless ``extra`` names a
+    DATABASE_URL, whatever database the suite itself uses."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"TEST_DATABASE_URL", "BIND", "WEB_CONCURRENCY", "FLASK_DEBUG", "MAP_TILES"}}
+    env.update({"DATABASE_URL": f"sqlite:///{workdir / 'live.db'}", "SECRET_KEY": secrets.token_hex(32),
+                "FLASK_APP": "wsgi", "PYTHONUNBUFFERED": "1", **extra})
     return env
+
+
+def run_cli(env: dict, *args: str, stdin: str | None = None) -> str:
+    """Run ``flask *args`` in the repository; returns its output, raises with it when the command fails."""
+    result = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, input=stdin, text=True,
+                            capture_output=True, timeout=180)
+    if result.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def reset_schema(target: Engine | str) -> None:
+    """Leave the database empty: PostgreSQL's public schema dropped and recreated, a SQLite file deleted."""
+    engine = target if isinstance(target, Engine) else create_engine(target)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            engine.dispose()  # a pooled connection would go on writing to the deleted file
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(engine.url.database + suffix).unlink(missing_ok=True)
+    finally:
+        if engine is not target:
+            engine.dispose()
 
 
 def children(pid: int) -> list[int]:
@@ -88,37 +97,25 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def sigkill(pids: list[int]) -> list[int]:
-    """SIGKILL the processes (as the OOM killer or a crash would); returns those that were still alive."""
-    killed = []
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    return killed
-
-
-def cpu_ticks(pid: int) -> int:
-    """User + system CPU time of a process in clock ticks (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+# Looked up once here, so that the forked child, before exec, only makes the call (no dlopen there).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 def _die_with_parent() -> None:
-    # Linux: the master gets SIGTERM when the thread that started it ends (the benches start servers from
-    # their main thread), however the bench dies, so no server outlives it.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    # Linux: the master gets SIGTERM when the thread that started it ends (tests and benches start servers
+    # from their main thread), however the test run or bench dies, so no server outlives it.
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Server:
-    """gunicorn with gunicorn.conf.py serving ``app`` (a module:variable) on the port in ``env``."""
+    """gunicorn with gunicorn.conf.py serving ``app`` (module:variable) with ``workers`` workers on a free
+    loopback port, over the database of ``env``; its output goes to ``log_path``. Ready once every worker
+    runs and /healthz answers; always stopped on the way out."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, app: str = "wsgi:app"):
-        self.env, self.log_path, self.app = env, log_path, app
-        self.base = f"http://127.0.0.1:{env['PORT']}"
+    def __init__(self, env: dict[str, str], log_path: Path, *, app: str = "wsgi:app", workers: int = 2):
+        self.env = {**env, "PORT": str(free_port()), "WEB_CONCURRENCY": str(workers)}
+        self.log_path, self.app, self.size = log_path, app, workers
+        self.base = f"http://127.0.0.1:{self.env['PORT']}"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
@@ -127,7 +124,7 @@ class Server:
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             preexec_fn=_die_with_parent)
         try:
-            self.wait_ready(int(self.env["WEB_CONCURRENCY"]))
+            self.wait_ready()
         except BaseException:
             self.stop()
             raise
@@ -156,26 +153,26 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, workers: int, timeout: float = STARTUP_SECONDS) -> None:
-        """Wait until ``workers`` workers run and /healthz answers 200 (bounded)."""
+    def wait_ready(self, timeout: float = STARTUP_SECONDS) -> None:
+        """Wait until all the workers run (again, after a kill) and /healthz answers 200 (bounded)."""
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            if len(self.workers()) >= workers:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            if len(self.workers()) >= self.size:
                 with contextlib.suppress(OSError, http.client.HTTPException):
                     if Client(self.base, timeout=5).get("/healthz").status == 200:
                         return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log()[-3000:]}")
-            time.sleep(0.1)  # bounded poll while workers boot
+                raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log()}")
+            time.sleep(0.1)  # bounded poll while the workers boot
 
 
 @dataclass
 class Response:
     status: int
     headers: http.client.HTTPMessage
-    text: str
+    text: str  # the body, gunzipped and decoded; "" when the request said decode=False
 
     @property
     def location(self) -> str:
@@ -239,14 +236,14 @@ class _FormParser(HTMLParser):
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
             name, parts = self._textarea
-            text = "".join(parts)
+            body = "".join(parts)
             # HTML drops one newline right after <textarea>, which WTForms always writes.
-            if text.startswith("\r\n"):
-                text = text[2:]
-            elif text.startswith("\n"):
-                text = text[1:]
+            if body.startswith("\r\n"):
+                body = body[2:]
+            elif body.startswith("\n"):
+                body = body[1:]
             if self._form is not None:
-                self._form.fields[name] = text
+                self._form.fields[name] = body
             self._textarea = None
 
 
@@ -258,29 +255,39 @@ def forms_of(html: str) -> list[Form]:
 
 
 class Client:
-    """One browser-like user: keeps its cookies, never follows redirects (the caller reads them)."""
+    """One browser-like user: keeps its cookies, sends ``headers`` (say Accept-Encoding: gzip) with every
+    request, gunzips what comes back, never follows redirects (the caller reads them)."""
 
-    def __init__(self, base: str, timeout: float = REQUEST_TIMEOUT_S):
+    def __init__(self, base: str, timeout: float = REQUEST_TIMEOUT_S, headers: dict[str, str] | None = None):
         parts = urllib.parse.urlsplit(base)
         self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
+        self.headers = dict(headers or {})
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "") -> Response:
+    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "",
+                decode: bool = True) -> Response:
+        """Send one request on a connection of its own; ``decode=False`` skips reading the body as text
+        (a load generator's CPU is the server's too when both share the machine)."""
+        headers = {"Connection": "close", **self.headers}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if content_type:
+            headers["Content-Type"] = content_type
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            headers = {"Connection": "close"}
-            if self.cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            if content_type:
-                headers["Content-Type"] = content_type
             conn.request(method, path, body=body, headers=headers)
             raw = conn.getresponse()
-            text = raw.read().decode("utf-8", errors="replace")
-            for header in raw.headers.get_all("Set-Cookie") or []:
-                self._keep(header)
-            return Response(raw.status, raw.headers, text)
+            data = raw.read()
         finally:
             conn.close()
+        for header in raw.headers.get_all("Set-Cookie") or []:
+            self._keep(header)
+        page = ""
+        if decode:
+            if raw.getheader("Content-Encoding") == "gzip":
+                data = gzip.decompress(data)
+            page = data.decode("utf-8", errors="replace")
+        return Response(raw.status, raw.headers, page)
 
     def _keep(self, header: str) -> None:
         for name, morsel in SimpleCookie(header).items():
@@ -289,15 +296,15 @@ class Client:
             else:
                 self.cookies[name] = morsel.value
 
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
+    def get(self, path: str, decode: bool = True) -> Response:
+        return self.request("GET", path, decode=decode)
 
-    def post(self, path: str, fields: dict[str, str]) -> Response:
+    def post(self, path: str, fields: dict[str, str], decode: bool = True) -> Response:
         return self.request("POST", path, urllib.parse.urlencode(fields).encode(),
-                            "application/x-www-form-urlencoded")
+                            "application/x-www-form-urlencoded", decode=decode)
 
     def post_file(self, path: str, fields: dict[str, str], name: str, filename: str, data: bytes) -> Response:
-        boundary = "bench" + secrets.token_hex(12)
+        boundary = "harness" + secrets.token_hex(12)
         parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                  for k, v in fields.items()]
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
@@ -311,7 +318,8 @@ class Client:
         found = next((f for f in forms_of(page.text) if having in f.fields), None) if page.status == 200 else None
         return page, found
 
-    def login(self, username: str, password: str = PASSWORD) -> None:
+    def login(self, username: str, password: str) -> None:
+        """Log in through the login form, its CSRF token included (CSRF is on under gunicorn)."""
         page, form = self.form("/login", "csrf_token")
         if form is None:
             raise RuntimeError(f"no login form (HTTP {page.status})")
@@ -329,36 +337,20 @@ class Client:
         return self.post(form.action or path, form.fields)
 
 
-def create_users(server: Server, counties: int, commerce: int) -> list[str]:
-    """County officials of COUNTY and commerce staff, created by the admin through /admin/users."""
-    admin = Client(server.base)
-    admin.login(ADMIN)
-    names = [f"bench_county_{i}" for i in range(counties)] + [f"bench_commerce_{i}" for i in range(commerce)]
-    for name in names:
-        role = "county" if name.startswith("bench_county") else "commerce"
-        answer = admin.submit("/admin/users", "username", username=name, display_name=name, role=role,
-                              county=COUNTY if role == "county" else "", password=PASSWORD, confirm=PASSWORD)
-        if answer.status != 302:
-            raise RuntimeError(f"creating user {name} failed: HTTP {answer.status}")
-    return names
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium under Playwright; skips the test when it is not installed."""
+    import pytest  # here, not at the top: the benches import this module without pytest
 
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
+    from playwright.sync_api import sync_playwright
 
-def create_projects(server: Server, username: str, count: int, prefix: str) -> list[int]:
-    """``count`` signed projects in COUNTY with a land area of 0, registered through /projects/new."""
-    client = Client(server.base)
-    client.login(username)
-    ids = []
-    for i in range(count):
-        answer = client.submit("/projects/new", "version", name=f"{prefix}{i + 1}",
-                               investor_name=f"{prefix}投资方{i + 1}有限公司", county_code=COUNTY,
-                               total_investment="1000", land_area="0", sign_type="contract", sign_date="2025-03-18")
-        project_id = answer.location.rstrip("/").rsplit("/", 1)[-1]
-        if answer.status != 302 or not project_id.isdigit():
-            raise RuntimeError(f"creating project {i + 1} failed: HTTP {answer.status}")
-        ids.append(int(project_id))
-    return ids
-
-
-def bench_app(url: str):
-    """The app in this process, for reading the database the server wrote (never for serving)."""
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with sync_playwright() as playwright:
+        # headless=False: the headless mode is chosen by --headless=new in the args, not by Playwright.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=False,
+                                             timeout=STEP_MS * 2)
+        try:
+            yield browser
+        finally:
+            browser.close()

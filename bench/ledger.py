@@ -24,10 +24,10 @@ from core.auth.models import Role  # noqa: E402
 from core.auth.services import create_user, seed_counties  # noqa: E402
 from core.db import db  # noqa: E402
 from parks.services import seed_reference  # noqa: E402
+from projects.ledgers import export, importer  # noqa: E402
 from projects.ledgers.excel import export_ledger  # noqa: E402
 from projects.models import Project  # noqa: E402
 from projects.services import seed_approval_types  # noqa: E402
-from projects.ledgers import export, importer  # noqa: E402
 from tests.harness import reset_schema  # noqa: E402
 from tests.projects.ledgers.files import ledger_bytes, row  # noqa: E402
 

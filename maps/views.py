@@ -1,15 +1,7 @@
 """The map pages: the map and its frame, the offline export, the GeoJSON API and the map's vendor assets."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    jsonify,
-    render_template,
-    request,
-    send_from_directory,
-)
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 from flask_login import current_user, login_required
 
 from core import clock, logs, security

@@ -14,16 +14,7 @@ from core.errors import InvalidInput
 
 from . import reference_data as ref
 from .geojson import BoundaryError, parse_boundary
-from .models import (
-    Chain,
-    ChainNode,
-    Enterprise,
-    Industry,
-    Park,
-    ParkKind,
-    PositionConfidence,
-    Zone,
-)
+from .models import Chain, ChainNode, Enterprise, Industry, Park, ParkKind, PositionConfidence, Zone
 
 
 class PositionError(InvalidInput):

@@ -1,15 +1,7 @@
 """The project pages: list, register, the project page and its actions, edit (with the conflict page), approval list."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -18,12 +10,7 @@ from core.auth.models import Role
 from core.auth.permissions import admin_required, roles_required
 from core.auth.queries import counties_for
 from core.transaction import FLASH, transaction
-from parks.queries import (
-    industries,
-    industries_with_chains,
-    parks_by_county,
-    parks_in_order,
-)
+from parks.queries import industries, industries_with_chains, parks_by_county, parks_in_order
 
 from . import queries, rules, services
 from .forms import (

@@ -17,17 +17,17 @@ from core.auth.models import Role, User
 from core.db import db
 from parks.models import Park
 from projects import services as project_services
+from projects.events import services as event_services
+from projects.leads.models import Lead
+from projects.ledgers import importer
 from projects.ledgers.staging import stage_upload
 from projects.models import ApprovalItem, ApprovalItemType, Project
-from projects.leads.models import Lead
+from projects.reports import services as report_services
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
-from projects.events import services as event_services
-from projects.ledgers import importer
-from projects.reports import services as report_services
 
 ANONYMOUS = "anonymous"
 ROLES = (ANONYMOUS, Role.COMMERCE.value, Role.COUNTY.value, Role.LEADER.value, Role.ADMIN.value)

@@ -1,15 +1,7 @@
 """The lead pages: the list, logging a lead with the duplicate warning, a lead's page and its actions, editing."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core import audit, clock

@@ -8,13 +8,7 @@ from core.db import db
 from parks.models import Industry, Park
 from projects import rules, services
 from projects.events.models import SigningEvent
-from projects.models import (
-    ApprovalItem,
-    ApprovalItemType,
-    EventKind,
-    Project,
-    ProjectEvent,
-)
+from projects.models import ApprovalItem, ApprovalItemType, EventKind, Project, ProjectEvent
 from projects.stages import Stage
 
 

@@ -8,16 +8,7 @@ from decimal import Decimal
 
 from openpyxl.utils.datetime import from_excel
 
-from core.excel import (
-    FORMULA,
-    ROW_COLUMN,
-    Column,
-    ImportReport,
-    read_sheet,
-    rows_frame,
-    workbook_bytes,
-    write_sheet,
-)
+from core.excel import FORMULA, ROW_COLUMN, Column, ImportReport, read_sheet, rows_frame, workbook_bytes, write_sheet
 from projects.stages import SignType, Stage
 
 # field → the header names ledgers use for it (compared after normalise()).

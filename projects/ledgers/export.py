@@ -9,13 +9,7 @@ from core.auth.models import County, User
 from core.db import db
 from parks.models import Industry, Park
 from projects.events.models import SigningEvent
-from projects.models import (
-    CONSTRUCTION_PERMIT,
-    ApprovalItem,
-    ApprovalItemType,
-    ApprovalStatus,
-    Project,
-)
+from projects.models import CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Project
 from projects.queries import visible_projects
 from projects.reports.models import Blocker
 

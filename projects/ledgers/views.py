@@ -1,16 +1,7 @@
 """The ledger pages: upload → dry-run preview → confirm, the batch list with revert, and the export."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core import logs

@@ -1,15 +1,7 @@
 """The monthly reports' and blockers' forms: one report row per project, the page around them, a blocker."""
 from __future__ import annotations
 
-from wtforms import (
-    BooleanField,
-    DateField,
-    IntegerField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import HiddenInput
 

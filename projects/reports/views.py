@@ -1,16 +1,7 @@
 """The monthly-report page, a project's blockers and each role's to-do page (the first page after login)."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -26,13 +17,7 @@ from projects.models import can_edit_projects
 from projects.views import add_project_panel, editors_only, item_action
 
 from . import queries, services
-from .forms import (
-    BlockerCloseForm,
-    BlockerEscalateForm,
-    BlockerForm,
-    ReportPageForm,
-    ReportRowForm,
-)
+from .forms import BlockerCloseForm, BlockerEscalateForm, BlockerForm, ReportPageForm, ReportRowForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 blockers_bp = Blueprint("blockers", __name__, url_prefix="/projects")

@@ -11,13 +11,7 @@ from sqlalchemy import event, select
 
 from core import clock
 from core.auth import services
-from core.auth.models import (
-    BOOKKEEPING_TABLES,
-    LoginAttempt,
-    Role,
-    SessionEnd,
-    UserSession,
-)
+from core.auth.models import BOOKKEEPING_TABLES, LoginAttempt, Role, SessionEnd, UserSession
 from core.auth.sessions import EXPIRED, SESSION_KEY
 from core.config import ConfigError
 from core.db import db

@@ -12,8 +12,7 @@ from core.db import db
 from parks.models import Industry, Park
 from projects.stages import SignType, Stage
 from tests.factories import make_event, make_project
-from tests.maps.helpers import (OTHER_COUNTY, OWN_COUNTY, client_as, features, layer_names, project_ids,
-                                two_counties)
+from tests.maps.helpers import OTHER_COUNTY, OWN_COUNTY, client_as, features, layer_names, project_ids, two_counties
 from tests.projects.web import page_text, path_of
 
 ALL_SEEING = [Role.LEADER, Role.COMMERCE, Role.ADMIN]

@@ -3,12 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.validators import (
-    CREDIT_CODE_CHARS,
-    credit_code_check_char,
-    credit_code_problem,
-    project_code_problem,
-)
+from core.validators import CREDIT_CODE_CHARS, credit_code_check_char, credit_code_problem, project_code_problem
 
 # Published codes of real enterprises (their check characters are the oracle, not our arithmetic).
 REAL_CODES = [

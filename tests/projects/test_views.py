@@ -14,15 +14,7 @@ from core.db import db
 from core.validators import CREDIT_CODE_CHARS, credit_code_check_char
 from parks.models import Industry, Park
 from projects import rules, services
-from projects.models import (
-    ApprovalItem,
-    ApprovalItemType,
-    ApprovalStatus,
-    EventKind,
-    Milestone,
-    Project,
-    ProjectEvent,
-)
+from projects.models import ApprovalItem, ApprovalItemType, ApprovalStatus, EventKind, Milestone, Project, ProjectEvent
 from projects.stages import SignType, Stage
 from tests.factories import make_project, make_user
 from tests.projects.web import (

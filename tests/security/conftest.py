@@ -11,11 +11,11 @@ from core.auth.models import Role
 from core.db import db
 from parks import services as park_services
 from parks.models import Park
+from projects.leads import services as lead_services
 from projects.leads.models import Lead
 from projects.models import Project
-from tests.test_route_policy import World, world  # noqa: F401  (the fixture, shared with the policy tests)
-from projects.leads import services as lead_services
 from projects.reports import services as report_services
+from tests.test_route_policy import World, world  # noqa: F401  (the fixture, shared with the policy tests)
 
 
 @pytest.fixture

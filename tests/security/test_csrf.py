@@ -13,8 +13,17 @@ from tests.conftest import csrf_token_from
 from tests.projects.web import changed_tables, new_client, path_of
 from tests.test_route_policy import ANONYMOUS, HOME, LOGIN, POLICY, PREVIEW_ONLY
 
-from .helpers import (STATE_CHANGING, backdated_token, checksum, collected_routes, database_state,
-                      route_methods, sample_payload, sample_urls, state_changing_endpoints)
+from .helpers import (
+    STATE_CHANGING,
+    backdated_token,
+    checksum,
+    collected_routes,
+    database_state,
+    route_methods,
+    sample_payload,
+    sample_urls,
+    state_changing_endpoints,
+)
 
 MISSING, FOREIGN, EXPIRED = "The CSRF token is missing.", "The CSRF tokens do not match.", "The CSRF token has expired."
 BAD_REQUEST_TITLE = "请求有误"

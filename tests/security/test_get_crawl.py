@@ -12,8 +12,15 @@ from core.db import db
 from tests.projects.web import changed_tables, new_client, path_of
 from tests.test_route_policy import ANONYMOUS, LOGIN, OTHER_COUNTY, OWN_COUNTY, ROLES
 
-from .helpers import (ALEMBIC_VERSION, BOOKKEEPING_TABLES, checked_tables, checksum, database_state,
-                      get_endpoints, sample_urls)
+from .helpers import (
+    ALEMBIC_VERSION,
+    BOOKKEEPING_TABLES,
+    checked_tables,
+    checksum,
+    database_state,
+    get_endpoints,
+    sample_urls,
+)
 
 LAST_MONTH = f"{(clock.today().replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
 # Query strings the pages read: filters, months, counties and pages, crawled besides the bare URL.

@@ -18,15 +18,7 @@ from projects.leads.models import FollowUp, Lead, LeadStatus
 from projects.models import Project
 from projects.stages import SignType, Stage
 from tests.factories import make_lead, make_project, make_user
-from tests.projects.web import (
-    changed_tables,
-    fresh,
-    input_value,
-    new_client,
-    page_text,
-    path_of,
-    snapshot,
-)
+from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)

@@ -22,13 +22,7 @@ from projects.rules import Conflict, ProjectInvalid
 from projects.stages import Stage
 from tests.conftest import csrf_token_from
 from tests.factories import make_project, make_user
-from tests.projects.web import (
-    changed_tables,
-    input_value,
-    new_client,
-    page_text,
-    snapshot,
-)
+from tests.projects.web import changed_tables, input_value, new_client, page_text, snapshot
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 

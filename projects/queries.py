@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import abort
 from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import logs
 from core.auth.models import Role, User
 from core.db import db
+from core.errors import NotAllowed, NotFound
 
 from .models import ApprovalItem, ApprovalItemType, Milestone, Project, ProjectEvent
 from .stages import YELLOW_WINDOW_DAYS, Light, SignType, Stage
@@ -33,7 +33,7 @@ def get_project_or_404(project_id: int, user: User, *, for_edit: bool = False) -
     if project is None:
         not_found(Project, project_id, user)
     if for_edit and not project.editable_by(user):
-        abort(403)
+        raise NotAllowed("您的账号只能查看，不能修改。")
     return project
 
 
@@ -55,7 +55,7 @@ def not_found(model, row_id: int, user: User):
     """404; when the row exists in another county, log the refusal (one more query, on this path only)."""
     if user.role is Role.COUNTY and db.session.get(model, row_id) is not None:
         logs.event("access_denied", "refused", reason="county", entity=model.__tablename__, entity_id=row_id)
-    abort(404)
+    raise NotFound()
 
 
 def light_expression(today: dt.date):
@@ -202,14 +202,14 @@ def park_summary(user: User, park_id: int) -> dict:
 def approval_item_or_404(project: Project, item_id: int) -> ApprovalItem:
     item = db.session.get(ApprovalItem, item_id)
     if item is None or item.project_id != project.id:
-        abort(404)
+        raise NotFound()
     return item
 
 
 def milestone_or_404(project: Project, milestone_id: int) -> Milestone:
     milestone = db.session.get(Milestone, milestone_id)
     if milestone is None or milestone.project_id != project.id:
-        abort(404)
+        raise NotFound()
     return milestone
 
 

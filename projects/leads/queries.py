@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import abort
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from core.auth.models import Role, User
 from core.db import db
+from core.errors import NotAllowed
 from projects.queries import not_found
 
 from .models import FollowUp, Lead, LeadStatus
@@ -28,7 +28,7 @@ def get_lead_or_404(lead_id: int, user: User, *, for_edit: bool = False) -> Lead
     if lead is None:
         not_found(Lead, lead_id, user)
     if for_edit and not lead.editable_by(user):
-        abort(403)
+        raise NotAllowed("您的账号只能查看，不能修改。")
     return lead
 
 

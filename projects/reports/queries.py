@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
 from core.auth.models import County, Role, User
 from core.db import db
+from core.errors import NotFound
 from projects.models import Project
 from projects.queries import visible_projects
 from projects.stages import Stage
@@ -89,5 +89,5 @@ def open_blockers(user: User, *, park_id: int | None = None, leader_id: int | No
 def blocker_or_404(project: Project, blocker_id: int) -> Blocker:
     blocker = db.session.get(Blocker, blocker_id)
     if blocker is None or blocker.project_id != project.id:
-        abort(404)
+        raise NotFound()
     return blocker

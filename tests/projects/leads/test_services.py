@@ -8,13 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Forbidden, NotFound
 
 from core import clock
 from core.audit import AuditEntry
 from core.auth.models import Role
 from core.db import db
-from core.errors import NotAllowed
+from core.errors import NotAllowed, NotFound
 from core.validators import credit_code_check_char
 from parks.models import ChainNode, Industry, Park
 from projects import services
@@ -675,7 +674,7 @@ def test_get_lead_or_404_hides_other_counties_and_refuses_writes_to_readers(staf
     assert lead_queries.get_lead_or_404(other.id, leader) is other
     with pytest.raises(NotFound):
         lead_queries.get_lead_or_404(other.id, official)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotAllowed):
         lead_queries.get_lead_or_404(own.id, leader, for_edit=True)
 
 

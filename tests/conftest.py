@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import NamedTuple
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,6 +16,7 @@ from core.db import db
 
 from .factories import DEFAULT_PASSWORD
 from .harness import reset_schema
+from .prepared import PreparedRows, delete_every_row
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +71,7 @@ def _clean_database(app):
         yield
         db.session.rollback()
         db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+        delete_every_row()
 
 
 @pytest.fixture
@@ -84,15 +84,46 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def seeded(app):
-    """Reference data (counties, industries, zones, parks, anchor firms), as `flask seed` loads it."""
+class Reference(NamedTuple):
+    """The reference data's rows, in the parts the fixtures `counties`, `seeded` and `project_ref` add."""
+
+    counties: PreparedRows
+    parks: PreparedRows  # industries, chains, zones, parks and anchor firms
+    approval_types: PreparedRows
+
+
+@pytest.fixture(scope="session")
+def reference(app) -> Reference:
+    """The reference data as `flask seed` loads it, seeded once by the real seed steps and captured."""
+    from core.auth.models import County
     from core.auth.services import seed_counties
     from parks.services import seed_reference
+    from projects.models import ApprovalItemType
+    from projects.services import seed_approval_types
 
-    seed_counties()
-    seed_reference()
-    db.session.commit()
+    with app.app_context():
+        seed_counties()
+        seed_reference()
+        seed_approval_types()
+        db.session.commit()
+        county, approval_type = County.__table__, ApprovalItemType.__table__
+        captured = Reference(
+            PreparedRows.capture([county]),
+            PreparedRows.capture([t for t in db.metadata.sorted_tables if t not in (county, approval_type)]),
+            PreparedRows.capture([approval_type]))
+        db.session.remove()
+        delete_every_row()
+    return captured
+
+
+@pytest.fixture
+def seeded(reference):
+    """Reference data (counties, industries, zones, parks, anchor firms), as `flask seed` loads it.
+
+    The rows the seed steps made once for the session, inserted: a fixture that makes projects (which seeds what is
+    missing) must come after this one."""
+    reference.counties.insert()
+    reference.parks.insert()
 
 
 @pytest.fixture
@@ -129,9 +160,6 @@ def csrf_token_from(html: str) -> str:
 
 
 @pytest.fixture
-def project_ref(seeded):
+def project_ref(seeded, reference):
     """`seeded` plus the standard approval item types (施工许可 etc.) that projects need."""
-    from projects.services import seed_approval_types
-
-    seed_approval_types()
-    db.session.commit()
+    reference.approval_types.insert()

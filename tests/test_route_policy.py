@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from projects.models import ApprovalItem, ApprovalItemType, Project
 from projects.reports import services as report_services
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
+from tests.prepared import PreparedRows, prepare
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
@@ -155,7 +157,7 @@ class World:
     project with its items and a lead."""
 
     app: Flask
-    users: dict[str, User] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)  # role -> id
     spare_id: int = 0  # an enabled account an admin may disable
     dormant_id: int = 0  # a disabled account an admin may enable
     park_id: int = 0
@@ -167,6 +169,11 @@ class World:
     lead_ids: dict[bool, int] = field(default_factory=dict)
     batch_id: int = 0  # a ledger import batch (one created project) an admin may revert
     staged_sha: str = ""  # a ledger upload previewed by the admin, awaiting confirmation
+
+    @property
+    def users(self) -> dict[str, User]:
+        """The users per role, loaded in this test's session: the world is built once for many tests."""
+        return {role: db.session.get(User, user_id) for role, user_id in self.user_ids.items()}
 
     def url(self, endpoint: str, foreign: bool = False) -> str:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
@@ -180,11 +187,25 @@ class World:
             return url_for(endpoint, **{name: args[name] for name in rule_args}, **extra)
 
 
-@pytest.fixture
-def world(app, project_ref) -> World:
+class PreparedWorld(NamedTuple):
+    """A world built once, and every row of the database as it stood then."""
+
+    world: World
+    rows: PreparedRows
+
+    def start(self) -> World:
+        """The world in this test's empty tables, its ledger upload staged again (a confirm consumes it)."""
+        self.rows.insert()
+        with self.world.app.test_request_context():
+            stage_upload(staged_ledger(), self.world.user_ids[Role.ADMIN.value])
+        return self.world
+
+
+def build_world(app) -> World:
+    """The world's rows, made through the services on top of the reference data."""
     w = World(app)
     for role in ROLES[1:]:
-        w.users[role] = make_user(role, county=OWN_COUNTY if role == Role.COUNTY.value else None)
+        w.user_ids[role] = make_user(role, county=OWN_COUNTY if role == Role.COUNTY.value else None).id
     w.spare_id = make_user(Role.COMMERCE).id
     dormant = make_user(Role.COMMERCE)
     auth_services.disable_user(dormant)
@@ -215,18 +236,29 @@ def world(app, project_ref) -> World:
     w.batch_id = importer.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
     db.session.commit()
     with app.test_request_context():
-        w.staged_sha = stage_upload(ledger_bytes([ledger_row(name="探测待确认项目")]), w.users[Role.ADMIN.value].id)
+        w.staged_sha = stage_upload(staged_ledger(), w.user_ids[Role.ADMIN.value])
     return w
 
 
-LEDGER_UPLOAD = None
+@pytest.fixture(scope="module")
+def prepared_world(app, reference) -> PreparedWorld:
+    return PreparedWorld(*prepare(app, lambda: build_world(app), *reference))
 
 
+@pytest.fixture
+def world(prepared_world) -> World:
+    """The module's world, from its prepared rows: every test starts from the same rows and leaves none behind."""
+    return prepared_world.start()
+
+
+@functools.cache
+def staged_ledger() -> bytes:
+    return ledger_bytes([ledger_row(name="探测待确认项目")])
+
+
+@functools.cache
 def ledger_upload() -> bytes:
-    global LEDGER_UPLOAD
-    if LEDGER_UPLOAD is None:
-        LEDGER_UPLOAD = ledger_bytes([ledger_row(name="探测上传项目")])
-    return LEDGER_UPLOAD
+    return ledger_bytes([ledger_row(name="探测上传项目")])
 
 
 BOUNDARY = json.dumps({"type": "Polygon", "coordinates": [[[117.60, 26.25], [117.66, 26.25], [117.66, 26.30],

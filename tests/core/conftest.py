@@ -5,7 +5,6 @@ import flask
 import pytest
 
 from core.app import create_app
-from core.auth.services import seed_counties
 from core.db import db
 
 CONFIG_ENV = ("SECRET_KEY", "DATABASE_URL", "SESSION_COOKIE_SECURE", "FLASK_DEBUG")
@@ -51,8 +50,7 @@ def clean_env(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def counties(app):
+def counties(reference):
     """The county table as `flask seed` fills it."""
-    seed_counties()
-    db.session.commit()
+    reference.counties.insert()
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, update
 
 from core import clock
@@ -12,6 +14,7 @@ from parks.models import Industry
 from projects.models import Project
 from projects.stages import SignType, Stage
 from tests.factories import make_event, make_project
+from tests.prepared import PreparedRows, T, prepare
 
 TODAY = dt.date(2026, 5, 20)
 NOW = dt.datetime(2026, 5, 20, 4, 0, tzinfo=dt.UTC)  # 12:00 in Sanming
@@ -22,6 +25,13 @@ NAMES = {"p1": "三元甲石墨烯项目", "p2": "三元乙氟化工项目", "p3
 
 def freeze(monkeypatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: NOW)
+
+
+def prepare_frozen(app, reference, build_world: Callable[[], T]) -> tuple[T, PreparedRows]:
+    """``build_world`` run once, on the reference data with the clock frozen at NOW, and the rows it leaves."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        freeze(monkeypatch)
+        return prepare(app, build_world, *reference)
 
 
 def _set(project: Project, **values) -> None:

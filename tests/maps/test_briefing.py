@@ -15,7 +15,7 @@ from projects.models import Project
 from projects.reports import services as report_services
 from projects.stages import SignType
 from tests.factories import make_project, make_user
-from tests.maps.dashboard_fixture import NAMES, OWN, build, freeze
+from tests.maps.dashboard_fixture import NAMES, OWN, build, freeze, prepare_frozen
 from tests.maps.helpers import client_as
 from tests.projects.web import new_client, path_of
 
@@ -23,9 +23,8 @@ HOSTILE = "=cmd|' /C calc'!A0"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture
-def world(project_ref, monkeypatch):
-    freeze(monkeypatch)
+def build_with_hostile_text() -> dict[str, int]:
+    """The dashboard's projects, plus a project and blockers whose text a spreadsheet would take for formulas."""
     ids = build()["ids"]
     by = make_user(Role.COMMERCE)
     make_project(by, name=HOSTILE, investor_name="@SUM(1+1)有限公司", county_code=OWN, sign_type=SignType.CONTRACT,
@@ -35,6 +34,19 @@ def world(project_ref, monkeypatch):
         report_services.add_blocker(project, category="land", description=text, department="自然资源局",
                                     due_date=dt.date(2026, 6, 1), escalated=False, version=project.version, by=by)
     db.session.commit()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def prepared_world(app, reference):
+    return prepare_frozen(app, reference, build_with_hostile_text)
+
+
+@pytest.fixture
+def world(prepared_world, monkeypatch):
+    freeze(monkeypatch)
+    ids, rows = prepared_world
+    rows.insert()
     return ids
 
 

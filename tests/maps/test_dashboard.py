@@ -13,15 +13,22 @@ from core.db import db
 from maps.dashboard import queries
 from projects.demo import generate
 from tests.factories import make_user
-from tests.maps.dashboard_fixture import NAMES, NOW, OTHER, OWN, TODAY, build, freeze
+from tests.maps.dashboard_fixture import NAMES, NOW, OTHER, OWN, TODAY, build, freeze, prepare_frozen
 from tests.maps.helpers import client_as
 from tests.projects.web import new_client, page_text, path_of
 
 
+@pytest.fixture(scope="module")
+def prepared_world(app, reference):
+    return prepare_frozen(app, reference, build)
+
+
 @pytest.fixture
-def world(project_ref, monkeypatch):
+def world(prepared_world, monkeypatch):
     freeze(monkeypatch)
-    return build()
+    built, rows = prepared_world
+    rows.insert()
+    return built
 
 
 def figure(page: str, key: str) -> str:

@@ -662,8 +662,10 @@ def names(result) -> set[str]:
 
 
 @pytest.fixture
-def spread(staff):
+def spread(project_ref, staff):
     """A handful of projects across counties, stages, years, lights and awkward names."""
+    # project_ref is named because the tests' usefixtures("spread") comes before the module's project_ref: the
+    # first make_project would seed the counties itself, and project_ref's prepared rows would then collide.
     make_project(by=staff, name="达成100%产能项目", investor_name="甲公司", county_code="350404",
                  sign_date=dt.date(2024, 5, 1), total_investment=Decimal("100"), is_major=True,
                  planned_start=days(-3))

@@ -15,12 +15,14 @@ from projects.leads import services as lead_services
 from projects.leads.models import Lead
 from projects.models import Project
 from projects.reports import services as report_services
-from tests.test_route_policy import World, world  # noqa: F401  (the fixture, shared with the policy tests)
+from tests.prepared import prepare
+from tests.test_route_policy import PreparedWorld, World, build_world
+from tests.test_route_policy import prepared_world, world  # noqa: F401  (the fixtures, shared with the policy tests)
 
 
-@pytest.fixture
-def crawl_world(world: World) -> World:  # noqa: F811
+def build_crawl_world(app) -> World:
     """The world plus what it lacks for a realistic crawl: a monthly report, a follow-up, a placed park."""
+    world = build_world(app)
     commerce, admin = world.users[Role.COMMERCE.value], world.users[Role.ADMIN.value]
     project = db.session.get(Project, world.project_ids[False])
     report_services.save_report(project, clock.month_start(clock.today()), investment=Decimal("120"),
@@ -32,3 +34,13 @@ def crawl_world(world: World) -> World:  # noqa: F811
     park_services.set_position(db.session.get(Park, world.park_id), 26.2634, 117.6389, note="实地核对", by=admin)
     db.session.commit()
     return world
+
+
+@pytest.fixture(scope="module")
+def prepared_crawl_world(app, reference) -> PreparedWorld:
+    return PreparedWorld(*prepare(app, lambda: build_crawl_world(app), *reference))
+
+
+@pytest.fixture
+def crawl_world(prepared_crawl_world) -> World:
+    return prepared_crawl_world.start()

@@ -8,16 +8,15 @@ from decimal import Decimal
 import pytest
 
 from core import clock
-from core.auth.models import Role
+from core.auth.models import Role, User
 from core.db import db
 from projects.leads import services as lead_services
 from projects.leads.models import FollowUpKind
 from projects.reports import services as report_services
 from projects.stages import Stage
 from tests.factories import make_lead, make_project, make_user
+from tests.prepared import prepare
 from tests.projects.web import new_client, page_text, path_of
-
-pytestmark = pytest.mark.usefixtures("project_ref")
 
 NOW = dt.datetime(2025, 7, 15, 4, 0, tzinfo=dt.UTC)  # 2025-07-15, noon in Sanming
 TODAY, JULY, MARCH = dt.date(2025, 7, 15), dt.date(2025, 7, 1), dt.date(2025, 3, 1)
@@ -76,10 +75,9 @@ def blocker(made, by, description: str, *, close: bool = False) -> None:
         db.session.commit()
 
 
-@pytest.fixture
-def world():
+def build_world() -> dict[str, int]:
     """Two commerce staff with leads; 三元区 and 永安市 projects, reported or not, lit or not, hooked or not,
-    with open and closed blockers."""
+    with open and closed blockers. Returns the users' ids by name."""
     w = {"alice": make_user(Role.COMMERCE, display_name="商务局张三"),
          "bob": make_user(Role.COMMERCE, display_name="商务局李四"),
          "leader": make_user(Role.LEADER, display_name="王市长"),
@@ -110,7 +108,22 @@ def world():
     blocker(project(alice, "李副市长项目", planned_start=dt.date(2025, 5, 1), hooked_leader_id=w["other_leader"].id),
             alice, "他人挂钩问题")
     project(alice, "三元终止项目", planned_start=dt.date(2025, 5, 1), stage=Stage.DROPPED, drop_reason="撤资")
-    return w
+    return {name: user.id for name, user in w.items()}
+
+
+@pytest.fixture(scope="module")
+def prepared_world(app, reference):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(clock, "now", lambda: NOW)
+        return prepare(app, build_world, *reference)
+
+
+@pytest.fixture
+def world(prepared_world) -> dict[str, User]:
+    """The world's users by name, its rows put back for this test."""
+    user_ids, rows = prepared_world
+    rows.insert()
+    return {name: db.session.get(User, user_id) for name, user_id in user_ids.items()}
 
 
 def assert_lists(section: str, shown: tuple[str, ...], hidden: tuple[str, ...]) -> None:

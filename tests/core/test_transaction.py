@@ -96,8 +96,14 @@ def failing_app(make_app, database_url):
     """A second app on the test database whose routes raise each kind of user error, none caught by a view."""
     failing = make_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
     for name, (error, _status) in ERRORS.items():
-        failing.add_url_rule(f"/fail/{name}", f"fail_{name}", lambda error=error: (_ for _ in ()).throw(error))
+        failing.add_url_rule(f"/fail/{name}", f"fail_{name}", raiser(error))
     return failing
+
+
+def raiser(error: Exception):
+    def view():
+        raise error
+    return view
 
 
 @pytest.mark.parametrize("name", list(ERRORS))

@@ -241,16 +241,6 @@ def test_open_blockers_show_on_the_project_park_and_leader_pages(app, staff):
     assert "永安石墨用地指标未落实" not in text and "永安石墨烯项目" not in text and "没有未解决的问题" in text
 
 
-def test_the_park_and_project_pages_render_their_panels_as_html_not_as_text(app, staff):
-    huangsha = park_named("黄砂氟新材料循环经济产业园")
-    project = make_project(staff, name="黄砂氟化工项目", county_code=SANYUAN, park_id=huangsha.id)
-    add(project, staff, "黄砂环评批复延迟", category="eia")
-    client = new_client(app, staff)
-    for path, heading in ((f"/parks/{huangsha.id}", "园区项目"), (f"/parks/{huangsha.id}", "未解决的存在问题"),
-                          (f"/projects/{project.id}", "存在问题")):
-        html = client.get(path).get_data(as_text=True)
-        assert f">{heading}</h2>" in html and "&lt;h2" not in html, path
-
     text = page_text(new_client(app, leader).get("/"))
     assert "黄砂环评批复延迟" in text and "永安石墨用地指标未落实" not in text and "黄砂已解决的供水问题" not in text
     text = page_text(new_client(app, other_leader).get("/"))
@@ -271,3 +261,14 @@ def test_blocker_forms_post_with_the_pages_csrf_token(app, staff, csrf_on):
                            data={"version": fresh(Project, project.id).version, "closing_note": "已放款",
                                  "csrf_token": csrf_token_from(page)})
     assert response.status_code == 302 and not fresh(Blocker, blocker.id).is_open
+
+
+def test_the_park_and_project_pages_render_their_panels_as_html_not_as_text(app, staff):
+    huangsha = park_named("黄砂氟新材料循环经济产业园")
+    project = make_project(staff, name="黄砂氟化工项目", county_code=SANYUAN, park_id=huangsha.id)
+    add(project, staff, "黄砂环评批复延迟", category="eia")
+    client = new_client(app, staff)
+    for path, heading in ((f"/parks/{huangsha.id}", "园区项目"), (f"/parks/{huangsha.id}", "未解决的存在问题"),
+                          (f"/projects/{project.id}", "存在问题")):
+        html = client.get(path).get_data(as_text=True)
+        assert f">{heading}</h2>" in html and "&lt;h2" not in html, path

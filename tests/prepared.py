@@ -74,6 +74,12 @@ def prepare(app, build: Callable[[], T], *base: PreparedRows) -> tuple[T, Prepar
 
 def delete_every_row() -> None:
     """Empty every table (alembic_version, not in the metadata, keeps its row), children first."""
+    deletes = [table.delete() for table in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
+        if conn.dialect.name == "postgresql":
+            # One round trip instead of one a table: after every test, that is most of what emptying costs there.
+            # (sqlite3 runs one statement per call, and in-process, a call costs next to nothing.)
+            conn.exec_driver_sql("; ".join(str(delete.compile(conn)) for delete in deletes))
+        else:
+            for delete in deletes:
+                conn.execute(delete)

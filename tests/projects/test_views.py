@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
+from core.transaction import transaction
 from core.validators import CREDIT_CODE_CHARS, credit_code_check_char
 from parks.models import Industry, Park
 from projects import rules, services
@@ -26,6 +27,7 @@ from tests.projects.web import (
     path_of,
     project_form_data,
     project_names,
+    reread,
     snapshot,
 )
 
@@ -49,7 +51,7 @@ def industry(code: str) -> Industry:
 
 
 def events_of(project_id: int, kind: EventKind | None = None) -> list[ProjectEvent]:
-    db.session.rollback()
+    reread()
     query = select(ProjectEvent).where(ProjectEvent.project_id == project_id).order_by(ProjectEvent.id)
     if kind is not None:
         query = query.where(ProjectEvent.kind == kind)
@@ -90,8 +92,8 @@ def as_county(app, county_user):
 def advance(project: Project, by, *targets: Stage) -> Project:
     """Move a project through stages with the services (the pages are tested elsewhere)."""
     for target in targets:
-        services.change_stage(project, target, version=project.version, by=by)
-        db.session.commit()
+        with transaction():
+            services.change_stage(project, target, version=project.version, by=by)
     return project
 
 
@@ -188,15 +190,15 @@ def test_list_paginates_50_per_page_and_keeps_the_filters(as_commerce, commerce)
 
 def test_county_official_sees_own_county_red_then_yellow_first(app, as_county, commerce, county_user):
     green = make_project(by=commerce, name="绿灯项目", planned_start=days(60))
-    yellow = make_project(by=commerce, name="黄灯项目", planned_start=days(3))
+    make_project(by=commerce, name="黄灯项目", planned_start=days(3))
     red = make_project(by=commerce, name="红灯项目", planned_start=days(30))
-    services.add_milestone(red, name="用地报批", planned_date=days(-2), version=red.version, by=commerce)
-    make_project(by=commerce, name="永安红灯项目", county_code=YONGAN, planned_start=days(-30))
-    db.session.commit()
+    with transaction():
+        services.add_milestone(red, name="用地报批", planned_date=days(-2), version=red.version, by=commerce)
+        make_project(by=commerce, name="永安红灯项目", county_code=YONGAN, planned_start=days(-30))
     # Touch the green one last: "most recently updated" must not beat the lights.
-    services.update_project(green, {**{f: getattr(green, f) for f in rules.EDITABLE_FIELDS}, "notes": "刚更新"},
-                            version=green.version, by=commerce)
-    db.session.commit()
+    with transaction():
+        services.update_project(green, {**{f: getattr(green, f) for f in rules.EDITABLE_FIELDS}, "notes": "刚更新"},
+                                version=green.version, by=commerce)
     response = as_county.get("/projects/")
     assert response.status_code == 200
     assert project_names(response) == ["红灯项目", "黄灯项目", "绿灯项目"]
@@ -285,11 +287,11 @@ def test_new_project_ignores_fields_the_form_does_not_offer(as_commerce, commerc
 
 def test_detail_shows_approvals_milestones_lights_and_timeline(app, as_commerce, commerce):
     project = make_project(by=commerce, name="详情项目", planned_start=days(40), planned_completion=days(400))
-    services.add_milestone(project, name="用地报批", planned_date=days(-3), version=project.version, by=commerce)
-    services.add_milestone(project, name="设备进场", planned_date=days(7), version=project.version, by=commerce)
-    services.update_approval(project, item_of(project.id, "环评"), status=ApprovalStatus.DONE, planned_date=None,
-                             done_date=days(-1), document_no="明环审〔2026〕8号", version=project.version, by=commerce)
-    db.session.commit()
+    with transaction():
+        services.add_milestone(project, name="用地报批", planned_date=days(-3), version=project.version, by=commerce)
+        services.add_milestone(project, name="设备进场", planned_date=days(7), version=project.version, by=commerce)
+        services.update_approval(project, item_of(project.id, "环评"), status=ApprovalStatus.DONE, planned_date=None,
+                                 done_date=days(-1), document_no="明环审〔2026〕8号", version=project.version, by=commerce)
     # A leader reads the page: every fact as text, and no form to change anything.
     leader_view = new_client(app, make_user(Role.LEADER)).get(f"/projects/{project.id}")
     assert leader_view.status_code == 200
@@ -319,8 +321,8 @@ def test_detail_shows_approvals_milestones_lights_and_timeline(app, as_commerce,
 
 def test_edit_form_carries_the_version_hidden(as_commerce, commerce):
     project = make_project(by=commerce)
-    services.add_milestone(project, name="节点", planned_date=days(9), version=project.version, by=commerce)
-    db.session.commit()  # version 2
+    with transaction():
+        services.add_milestone(project, name="节点", planned_date=days(9), version=project.version, by=commerce)
     response = as_commerce.get(f"/projects/{project.id}/edit")
     assert response.status_code == 200
     tag = re.search(r'<input\b[^>]*\bname="version"[^>]*>', response.get_data(as_text=True)).group(0)
@@ -376,8 +378,8 @@ def test_stale_version_gets_the_conflict_page_and_overwrites_nothing(app, commer
 def test_stale_version_on_a_detail_action_gets_409(as_commerce, commerce):
     project = make_project(by=commerce)
     stale = project.version
-    services.add_milestone(project, name="先保存的节点", planned_date=days(9), version=project.version, by=commerce)
-    db.session.commit()
+    with transaction():
+        services.add_milestone(project, name="先保存的节点", planned_date=days(9), version=project.version, by=commerce)
     before = snapshot()
     response = as_commerce.post(f"/projects/{project.id}/milestones",
                                 data={"version": stale, "name": "后保存的节点", "planned_date": days(10)})
@@ -493,7 +495,7 @@ BAD_INPUT = {
         "version": pa.version, "contract_date": "2025-01-01"}), 400, "合同签订日期不能早于协议签约日期。"),
     "convert a contract": (lambda p, pa: (f"/projects/{p.id}/convert", {"version": p.version, "contract_date": TODAY}),
                            400, "只有协议项目才能转为合同项目。"),
-    "unknown project (edit)": (lambda p, pa: (f"/projects/987654/edit", project_form_data(p)), 404, "页面不存在"),
+    "unknown project (edit)": (lambda p, pa: ("/projects/987654/edit", project_form_data(p)), 404, "页面不存在"),
     "unknown project (stage)": (lambda p, pa: ("/projects/987654/stage", {"version": 1, "to_stage": "approval"}),
                                 404, "页面不存在"),
     "unknown approval item": (lambda p, pa: (f"/projects/{p.id}/approvals/987654", {

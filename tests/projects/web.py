@@ -53,9 +53,14 @@ def project_names(response) -> list[str]:
     return [html.unescape(name) for name in re.findall(r'<a href="/projects/\d+">([^<]+)</a>', page)]
 
 
+def reread() -> None:
+    """End the test's own transaction, so what it reads next is what the requests committed (nothing stale)."""
+    db.session.rollback()
+
+
 def snapshot() -> dict[str, list]:
     """Every row of every table as committed now: compare two to prove a request saved nothing."""
-    db.session.rollback()
+    reread()
     return {table.name: sorted((tuple(row) for row in db.session.execute(select(table))), key=repr)
             for table in db.metadata.sorted_tables}
 
@@ -65,8 +70,8 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 
 
 def fresh(model, ident):
-    """A row as committed now (the test's session is rolled back first, so nothing is stale)."""
-    db.session.rollback()
+    """A row as committed now."""
+    reread()
     return db.session.get(model, ident)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core import clock
 from core.auth.models import Role
 from core.db import db
+from core.transaction import transaction
 from core.validators import credit_code_check_char
 from parks.models import Industry, Park
 from projects.leads import services as lead_services
@@ -18,7 +19,7 @@ from projects.leads.models import FollowUp, Lead, LeadStatus
 from projects.models import Project
 from projects.stages import SignType, Stage
 from tests.factories import make_lead, make_project, make_user
-from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, snapshot
+from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, reread, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -69,7 +70,7 @@ def park(name: str) -> Park:
 
 
 def count(model) -> int:
-    db.session.rollback()
+    reread()
     return db.session.scalar(select(func.count()).select_from(model))
 
 
@@ -202,8 +203,8 @@ def test_conversion_creates_the_project_links_both_and_refuses_a_second_time(as_
 
 def test_abandoned_lead_cannot_be_converted_over_http(as_commerce, commerce):
     lead = make_lead(commerce, estimated_investment=Decimal("5000"))
-    lead_services.change_lead_status(lead, LeadStatus.ABANDONED, reason="无意向", version=lead.version, by=commerce)
-    db.session.commit()
+    with transaction():
+        lead_services.change_lead_status(lead, LeadStatus.ABANDONED, reason="无意向", version=lead.version, by=commerce)
     before = snapshot()
     response = as_commerce.post(f"/leads/{lead.id}/convert", data=convert_form(fresh(Lead, lead.id)))
     assert response.status_code == 400 and "已放弃的线索不能转为项目。" in page_text(response)
@@ -229,9 +230,9 @@ def test_overdue_leads_are_red_on_the_list_and_the_detail(as_commerce, commerce,
     assert "table-danger" not in lead_row(page, late) and "正常" in page_text(lead_row(page, late))
 
     freeze(answered.created_at + 25 * HOUR)
-    lead_services.add_follow_up(answered, date=clock.today(), kind="phone", summary="已电话联系", next_step="",
-                           next_due=None, by=commerce)
-    db.session.commit()
+    with transaction():
+        lead_services.add_follow_up(answered, date=clock.today(), kind="phone", summary="已电话联系", next_step="",
+                               next_due=None, by=commerce)
     page = as_commerce.get("/leads/")
     assert "table-danger" in lead_row(page, late) and "首次响应超时" in page_text(lead_row(page, late))
     assert "table-danger" not in lead_row(page, answered) and "正常" in page_text(lead_row(page, answered))
@@ -258,8 +259,8 @@ def test_list_filters_by_status_owner_and_name(as_commerce, commerce):
     someone = make_user(Role.COMMERCE)
     mine = make_lead(commerce, investor_name="海斯福化工有限公司")
     theirs = make_lead(someone, investor_name="东莹化工有限公司")
-    lead_services.change_lead_status(theirs, LeadStatus.ASSESSING, version=theirs.version, by=someone)
-    db.session.commit()
+    with transaction():
+        lead_services.change_lead_status(theirs, LeadStatus.ASSESSING, version=theirs.version, by=someone)
     assert listed_ids(as_commerce.get("/leads/")) == {mine.id, theirs.id}
     assert listed_ids(as_commerce.get("/leads/?mine=1")) == {mine.id}
     assert listed_ids(as_commerce.get("/leads/?status=assessing")) == {theirs.id}
@@ -329,9 +330,9 @@ VERBS = {
 def test_lead_writes_without_a_version_are_400_and_with_a_stale_one_409(as_commerce, commerce, verb):
     lead = make_lead(commerce, estimated_investment=Decimal("5000"), contact_person="老联系人")
     url, data = VERBS[verb](lead)  # loaded at version 1...
-    lead_services.update_lead(lead, {**{f: getattr(lead, f) for f in lead_services.LEAD_FIELD_LABELS}, "referrer": "他人先改"},
-                         version=lead.version, by=commerce)
-    db.session.commit()  # ...and someone else saved version 2 since
+    with transaction():
+        lead_services.update_lead(lead, {**{f: getattr(lead, f) for f in lead_services.LEAD_FIELD_LABELS}, "referrer": "他人先改"},
+                             version=lead.version, by=commerce)
     before = snapshot()
     missing = as_commerce.post(url, data={k: v for k, v in data.items() if k != "version"})
     assert missing.status_code == 400

@@ -81,10 +81,6 @@ class User(UserMixin, db.Model):
             return False
         return True
 
-    @property
-    def sees_all_counties(self) -> bool:
-        return self.role is not Role.COUNTY
-
     def may_edit_county(self, county_code: str | None) -> bool:
         if self.role in (Role.COMMERCE, Role.ADMIN):
             return True

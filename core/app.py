@@ -6,8 +6,9 @@ import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
-from core import auth, cli, config, errors, logs, security, views
+from core import auth, cli, config, errors, inputs, logs, security, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -19,9 +20,18 @@ DOMAINS = ("parks", "projects", "projects.events", "projects.reports", "projects
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: an id past the database's integer range names no row (404, not a 500)."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("max", inputs.MAX_ID)
+        super().__init__(url_map, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask("sanming", root_path=ROOT, instance_path=os.path.join(ROOT, "instance"),
                 instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds a rule
     config.load(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     logs.init_app(app)

@@ -16,6 +16,7 @@ from openpyxl.xml import DEFUSEDXML
 from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
 from core.errors import InvalidInput
+from core.inputs import xml_safe
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DATA_ROWS = 20_000
@@ -204,8 +205,10 @@ class Column:
 
 
 def _text_cell(cell, text: str) -> None:
-    """Store ``text`` as a string cell, never a formula (openpyxl's ``cell.value = "=…"`` would make one)."""
-    cell._value, cell.data_type = text, "s"
+    """Store ``text`` as a string cell, never a formula (openpyxl's ``cell.value = "=…"`` would make one).
+
+    Writing ``_value`` skips openpyxl's character check too, so what XML cannot carry is dropped here."""
+    cell._value, cell.data_type = xml_safe(text), "s"
     if text.startswith(FORMULA_STARTS):
         cell.quotePrefix = True  # Excel keeps it text even when the user edits the cell
 

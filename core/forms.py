@@ -1,19 +1,17 @@
-"""The base form (Chinese validation messages) and the fields and checks every domain's forms share."""
+"""The base form (Chinese validation messages, the input rules on every field) and the fields every domain shares."""
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField
-from wtforms.validators import Length, NumberRange
+from wtforms import DateField as _DateField
+from wtforms import DecimalField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length
 
-_ROUNDABLE_BELOW = Decimal("1e15")
+from . import inputs
+
 _MONEY_NOISE = re.compile(r"[,，\s]|万元$|万$")
-
-
-MAX_MONEY = 9_999_999_999  # 万元; far above any real project, below the column's limit
-money_range = NumberRange(min=0, max=MAX_MONEY, message="金额须为 0 到 9,999,999,999 万元之间的数字（不能为负数）。")
 
 
 def at_most(limit: int, what: str) -> Length:
@@ -21,34 +19,70 @@ def at_most(limit: int, what: str) -> Length:
     return Length(max=limit, message=f"{what}不能超过 {limit} 个字符。")
 
 
+def _text_filter(label: str, multiline: bool):
+    def clean(value):
+        return inputs.clean_text(value, label, multiline=multiline) if isinstance(value, str) else value
+    return clean
+
+
 class Form(FlaskForm):
     class Meta:
         # WTForms ships Chinese messages ("不是有效的小数。"); Flask-WTF's own i18n would need Babel.
         locales = ("zh",)
 
+        def bind_field(self, form, unbound_field, options):
+            # Every text field of every form gets the text rules (NFC, no control characters) as its
+            # first filter: a filter's ValueError becomes the field's error, so nothing reaches a service.
+            # Passwords are left as typed: they are hashed, never shown or exported. Hidden fields carry
+            # no typed text; their one reader checks them (a bad ?next= goes home, a bad page is page 1).
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, (PasswordField, HiddenField)):
+                label = unbound_field.kwargs.get("label") or (unbound_field.args[0] if unbound_field.args else "")
+                label = label or unbound_field.name or "输入"
+                text_filter = _text_filter(str(label), issubclass(field_class, TextAreaField))
+                unbound_field.kwargs["filters"] = (text_filter, *unbound_field.kwargs.get("filters", ()))
+            return super().bind_field(form, unbound_field, options)
+
 
 class MoneyField(DecimalField):
-    """An amount in 万元 that also accepts "1,234.5" or "1234.5万元" as typed from ledgers."""
+    """An amount in 万元 (the one money rule: finite, 0 to 10^8, two places) that also accepts "1,234.5" or
+    "1234.5万元" as typed from ledgers."""
+
+    def __init__(self, label=None, validators=None, places=2, **kwargs):
+        super().__init__(label, validators, places=places, **kwargs)
 
     def process_formdata(self, valuelist):
         if not valuelist:
             return
+        self.data = None
         text = _MONEY_NOISE.sub("", valuelist[0] or "")
         if text == "":
-            self.data = None
             return
         try:
-            self.data = Decimal(text)
+            amount = Decimal(text)
         except InvalidOperation:
-            self.data = None
             raise ValueError("请输入数字（单位：万元）。") from None
-        if not self.data.is_finite():
+        self.data = inputs.check_money(amount, self.label.text)
+
+
+class DateField(_DateField):
+    """A date within the one stated range (1990-01-01 to 2100-12-31), whatever the field."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not inputs.date_in_range(self.data):
             self.data = None
-            raise ValueError("请输入数字（单位：万元）。")
-        # Round to the stored places now: PostgreSQL refuses a numeric such as 1e-999999 outright
-        # (a 500). Far too large amounts are left as typed for the field's range check to refuse.
-        if self.places is not None and abs(self.data) < _ROUNDABLE_BELOW:
-            self.data = self.data.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+            raise ValueError(inputs.DATE_RANGE_MESSAGE)
+
+
+class IdField(IntegerField):
+    """A row id or version number: out of the database's integer range reads as not a number at all."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not 0 <= self.data <= inputs.MAX_ID:
+            self.data = None
+            raise ValueError("编号无效，请刷新页面后重试。")
 
 
 class OptionalSelectField(SelectField):

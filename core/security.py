@@ -5,7 +5,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from flask import Config, Flask, Response, current_app, request
+from flask import Config, Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 NONCE_ENVIRON_KEY = "sanming.csp_nonce"
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts under the same domain are not ours to pin
@@ -20,8 +21,17 @@ class _Rules:
     image_sources: list[ImageSources] = field(default_factory=list)
 
 
+class SchemeSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure when the request came over HTTPS (behind the trusted proxy, as gunicorn's
+    forwarded_allow_ips decides: the same test as HSTS), or always with SESSION_COOKIE_SECURE."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["security"] = _Rules()
+    app.session_interface = SchemeSessionInterface()
     app.after_request(set_headers)
     app.context_processor(lambda: {"csp_nonce": csp_nonce})
 

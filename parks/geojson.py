@@ -80,9 +80,9 @@ def _check_ring(ring, index: int, extent: dict) -> None:
     if not isinstance(ring, list) or len(ring) < 4:
         raise BoundaryError(f"第 {index} 个多边形的边界环至少需要 4 个坐标点（首尾相同）。")
     for point in ring:
-        if (not isinstance(point, list) or len(point) < 2
-                or not all(_is_number(v) for v in point[:2])):
-            raise BoundaryError(f"第 {index} 个多边形含有不是 [经度, 纬度] 的坐标：{str(point)[:40]}。")
+        # Exactly [lon, lat] or [lon, lat, height]: anything more would be stored and served on the map.
+        if not isinstance(point, list) or len(point) not in (2, 3) or not all(_is_number(v) for v in point):
+            raise BoundaryError(f"第 {index} 个多边形含有不是 [经度, 纬度] 的坐标：{_preview(point)}。")
         lon, lat = point[0], point[1]
         if not _inside(lon, lat, extent):
             hint = "（经纬度顺序是否颠倒？GeoJSON 要求 [经度, 纬度]）" if _inside(lat, lon, extent) else ""
@@ -91,6 +91,12 @@ def _check_ring(ring, index: int, extent: dict) -> None:
                 f"东经 {extent['lon_min']}–{extent['lon_max']}°）{hint}。")
     if ring[0][:2] != ring[-1][:2]:
         raise BoundaryError(f"第 {index} 个多边形的边界环没有闭合（首尾坐标必须相同）。")
+
+
+def _preview(point) -> str:
+    # The first characters only: a coordinate may be a megabyte-long string.
+    text = str(point[:4]) if isinstance(point, list) else str(point)[:40]
+    return text[:40] + ("…" if len(text) > 40 else "")
 
 
 def _inside(lon, lat, extent) -> bool:

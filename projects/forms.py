@@ -1,20 +1,11 @@
 """The project's forms: the project itself, stage moves, conversion, approval items, milestones, the list filters."""
 from __future__ import annotations
 
-from wtforms import (
-    BooleanField,
-    DateField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
+from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from core.forms import Form, MoneyField, OptionalSelectField, at_most, money_range
+from core.forms import DateField, Form, IdField, MoneyField, OptionalSelectField, at_most
 
 from .models import ApprovalStatus, InvestorOrigin, InvestorType
 from .stages import Light, SignType, Stage
@@ -23,7 +14,7 @@ from .stages import Light, SignType, Stage
 class VersionedForm(Form):
     """Every edit form carries the version of the project it was loaded from."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
+    version = IdField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
 
 
 class ProjectForm(VersionedForm):
@@ -36,8 +27,8 @@ class ProjectForm(VersionedForm):
     park_id = OptionalSelectField("所属园区", coerce=int, choices=[])
     industry_id = OptionalSelectField("产业", coerce=int, choices=[])
     chain_node_id = OptionalSelectField("产业链环节", coerce=int, choices=[])
-    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。"), money_range])
-    fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional(), money_range])
+    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
+    fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional()])
     land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")])
     sign_type = OptionalSelectField("签约类型", coerce=SignType, choices=[])
     sign_date = DateField("签约日期", validators=[Optional()])
@@ -52,7 +43,7 @@ class ProjectForm(VersionedForm):
     actual_completion = DateField("实际竣工日期", validators=[Optional()])
     planned_production = DateField("计划投产日期", validators=[Optional()])
     actual_production = DateField("实际投产日期", validators=[Optional()])
-    investment_baseline = MoneyField("月报启用前的累计完成投资（万元）", places=2, validators=[Optional(), money_range])
+    investment_baseline = MoneyField("月报启用前的累计完成投资（万元）", places=2, validators=[Optional()])
     signing_event_id = OptionalSelectField("签约活动（首次签约的活动）", coerce=int, choices=[])
     is_capital_increase = BooleanField("增资项目（总投资只填增资部分）")
     notes = TextAreaField("备注", validators=[at_most(4000, "备注")])

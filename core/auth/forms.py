@@ -18,7 +18,7 @@ class LoginForm(Form):
 
 class UserCreateForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
-    display_name = StringField("姓名", validators=[Length(max=64)])
+    display_name = StringField("姓名", validators=[Length(max=64, message="姓名不能超过 64 个字符。")])
     role = SelectField("角色", choices=[])
     county = SelectField("所属县区（县区用户必填）", choices=[])
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。"), Length(max=256)])

@@ -6,6 +6,7 @@ import re
 from core import audit, logs
 from core.db import db
 from core.errors import InvalidInput
+from core.inputs import clean_text
 
 from . import sessions
 from .models import County, Role, SessionEnd, User
@@ -28,7 +29,7 @@ def check_password_strength(password: str) -> None:
 def create_user(username: str, role: Role | str, password: str, *, county: str | None = None,
                 display_name: str = "", by: User | None = None) -> User:
     username = (username or "").strip()
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):  # fullmatch: "$" would let a trailing newline through
         raise AccountRefused("用户名须为 2–64 个字符，只能包含字母、数字、汉字、下划线、点或连字符。")
     if user_by_username(username) is not None:
         raise AccountRefused(f"用户名“{username}”已被使用。")
@@ -45,8 +46,13 @@ def create_user(username: str, role: Role | str, password: str, *, county: str |
     elif county:
         raise AccountRefused("只有县区用户才能绑定县区。")
     check_password_strength(password)
-    user = User(username=username, role=role, county_code=county_code,
-                display_name=(display_name or "").strip())
+    try:  # the CLI passes the name as typed; the form's own filter has already checked it
+        display_name = clean_text(display_name or "", "姓名").strip()
+    except ValueError as exc:
+        raise AccountRefused(str(exc)) from None
+    if len(display_name) > 64:
+        raise AccountRefused("姓名不能超过 64 个字符。")
+    user = User(username=username, role=role, county_code=county_code, display_name=display_name)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

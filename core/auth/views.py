@@ -8,6 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from core import clock, logs
 from core.extensions import login_manager
+from core.inputs import has_control_characters
 from core.transaction import FLASH, transaction
 
 from . import services, sessions, throttle
@@ -33,8 +34,12 @@ def init_app(app):
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site; never another host, scheme or protocol-relative URL."""
+    """Only a path on this site without control characters; never another host, scheme or protocol-relative URL.
+
+    A CR or LF would otherwise reach the Location header (a 500 from Werkzeug, or a split header elsewhere)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if has_control_characters(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

@@ -9,6 +9,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from core.inputs import xml_safe
 from projects.reports.models import BlockerCategory
 from projects.stages import SignType, Stage
 
@@ -154,6 +155,8 @@ def briefing_workbook(data: dict, *, title: str) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl", date_format=DATE_FORMAT) as writer:
         for name, (frame, money, dates, percents) in _frames(data).items():
+            # Rows saved before the text rules may hold characters an .xlsx cannot carry: drop them.
+            frame = frame.map(lambda value: xml_safe(value) if isinstance(value, str) else value)
             frame.to_excel(writer, sheet_name=name, index=False)
             _finish(writer.sheets[name], frame, money, dates, percents)
         writer.book.properties.title = title

@@ -1,9 +1,9 @@
 """The dashboard's filters, read from the query string: a signing period and the map's scope."""
 from __future__ import annotations
 
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
+from core.forms import DateField
 from maps.forms import ScopeFilterForm
 
 

@@ -1,10 +1,10 @@
 """The signing events' form."""
 from __future__ import annotations
 
-from wtforms import DateField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from core.forms import Form, OptionalSelectField, at_most
+from core.forms import DateField, Form, OptionalSelectField, at_most
 
 
 class SigningEventForm(Form):

@@ -1,10 +1,10 @@
 """The leads' forms: a lead, a follow-up, a status move and signing a lead into a project."""
 from __future__ import annotations
 
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import Form, MoneyField, OptionalSelectField, at_most, money_range
+from core.forms import DateField, Form, MoneyField, OptionalSelectField, at_most
 from projects.forms import VersionedForm
 from projects.models import InvestorOrigin
 from projects.stages import SignType
@@ -22,7 +22,7 @@ class LeadForm(VersionedForm):
     chain_node_id = OptionalSelectField("产业链环节", coerce=int, choices=[])
     county_code = OptionalSelectField("意向县区", choices=[])
     park_id = OptionalSelectField("意向园区", coerce=int, choices=[])
-    estimated_investment = MoneyField("预计投资（万元）", places=2, validators=[Optional(), money_range])
+    estimated_investment = MoneyField("预计投资（万元）", places=2, validators=[Optional()])
     source = SelectField("线索来源", choices=[], validators=[DataRequired("请选择线索来源。")])
     referrer = StringField("引荐人", validators=[at_most(100, "引荐人")])
     owner_id = OptionalSelectField("负责人（默认为登记人）", coerce=int, choices=[])
@@ -68,7 +68,7 @@ class LeadStatusForm(VersionedForm):
 class LeadConvertForm(VersionedForm):
     name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), at_most(200, "项目名称")])
     county_code = SelectField("所属县区", choices=[], validators=[DataRequired("请选择县区。")])
-    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。"), money_range])
+    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
     sign_type = SelectField("签约类型", choices=[])
     sign_date = DateField("签约日期", validators=[InputRequired("请填写签约日期。")])
     signing_event_id = OptionalSelectField("签约活动", coerce=int, choices=[])

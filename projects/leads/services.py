@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from core import audit, clock
 from core.auth.models import County, Role, User
@@ -14,10 +15,12 @@ from parks.models import ChainNode, Park
 from projects import rules
 from projects import services as project_services
 from projects.models import EventKind, InvestorOrigin, Project, can_edit_projects
+from projects.queries import visible_projects
 from projects.rules import ProjectInvalid
 from projects.stages import Stage
 
 from .models import FollowUp, FollowUpKind, Lead, LeadSource, LeadStatus
+from .queries import visible_leads
 
 LEAD_FIELD_LABELS = {
     "investor_name": "投资方", "investor_credit_code": "统一社会信用代码", "contact_person": "联系人",
@@ -37,8 +40,22 @@ LEAD_TRANSITIONS = {
 }
 
 
-def find_duplicates(investor_name: str, credit_code: str | None, *, exclude_lead: Lead | None = None):
-    """Leads and projects whose investor is the same: same credit code, or the same normalised name."""
+class Duplicates(NamedTuple):
+    """Matches for an investor: the leads and projects ``user`` may see, and whether any lie outside their scope."""
+
+    leads: list[Lead]
+    projects: list[Project]
+    elsewhere: bool  # a match in another county (or the city's own leads) that a county official may not see
+
+    def __bool__(self) -> bool:
+        return bool(self.leads or self.projects or self.elsewhere)
+
+
+def find_duplicates(investor_name: str, credit_code: str | None, *, user: User,
+                    exclude_lead: Lead | None = None) -> Duplicates:
+    """Leads and projects whose investor is the same: same credit code, or the same normalised name.
+
+    A county official gets only their county's by name; of any other they learn only that it exists."""
     key = company_key(investor_name)
     code = (credit_code or "").strip().upper() or None
     lead_match = Lead.investor_key == key
@@ -46,19 +63,24 @@ def find_duplicates(investor_name: str, credit_code: str | None, *, exclude_lead
     if code:
         lead_match = lead_match | (Lead.investor_credit_code == code)
         project_match = project_match | (Project.investor_credit_code == code)
-    leads = select(Lead).where(lead_match).order_by(Lead.id)
     if exclude_lead is not None and exclude_lead.id is not None:
-        leads = leads.where(Lead.id != exclude_lead.id)
-    return (list(db.session.scalars(leads.limit(20))),
-            list(db.session.scalars(select(Project).where(project_match).order_by(Project.id).limit(20))))
+        lead_match = lead_match & (Lead.id != exclude_lead.id)
+    leads = list(db.session.scalars(visible_leads(user).where(lead_match).order_by(Lead.id).limit(20)))
+    projects = list(db.session.scalars(visible_projects(user).where(project_match).order_by(Project.id).limit(20)))
+    elsewhere = False
+    if user.role is Role.COUNTY:
+        outside = (Lead.county_code.is_(None)) | (Lead.county_code != user.county_code)
+        elsewhere = bool(db.session.scalar(select(
+            exists().where(lead_match, outside) | exists().where(project_match, Project.county_code != user.county_code))))
+    return Duplicates(leads, projects, elsewhere)
 
 
 class DuplicateInvestor(InvalidInput):
     """The investor matches existing leads or projects; saving needs a reason."""
 
-    def __init__(self, leads, projects):
+    def __init__(self, duplicates: Duplicates):
         super().__init__(errors={"duplicate_reason": "确属新线索（如集团的第二个项目）时，请填写理由后再保存。"})
-        self.leads, self.projects = leads, projects
+        self.leads, self.projects, self.elsewhere = duplicates
 
 
 def _clean_lead(data: dict) -> dict:
@@ -139,13 +161,13 @@ def create_lead(data: dict, *, by: User, duplicate_reason: str = "") -> Lead:
     if errors:
         raise ProjectInvalid(errors)
     duplicate_reason = (duplicate_reason or "").strip()
-    leads, projects = find_duplicates(data["investor_name"], data.get("investor_credit_code"))
-    if (leads or projects) and not duplicate_reason:
-        raise DuplicateInvestor(leads, projects)
+    duplicates = find_duplicates(data["investor_name"], data.get("investor_credit_code"), user=by)
+    if duplicates and not duplicate_reason:
+        raise DuplicateInvestor(duplicates)
     if data.get("owner_id") is None:
         data["owner_id"] = by.id
     lead = Lead(created_by_id=by.id, investor_key=company_key(data["investor_name"]),
-                duplicate_note=duplicate_reason if (leads or projects) else "", **data)
+                duplicate_note=duplicate_reason if duplicates else "", **data)
     db.session.add(lead)
     db.session.flush()
     _lead_event(lead, by, "created", fields={LEAD_FIELD_LABELS[k]: rules.display(k, v) for k, v in data.items()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from openpyxl.utils.datetime import from_excel
 
 from core.excel import FORMULA, ROW_COLUMN, Column, ImportReport, read_sheet, rows_frame, workbook_bytes, write_sheet
+from core.inputs import DATE_RANGE_MESSAGE, check_money, clean_text, date_in_range
 from projects.stages import SignType, Stage
 
 # field → the header names ledgers use for it (compared after normalise()).
@@ -133,11 +134,7 @@ def parse_money(value, *, scale: int = 1) -> Decimal:
         amount = Decimal(match.group(1))
         unit = match.group(2)
         amount *= 10000 if unit in ("亿元", "亿") else (1 if unit else scale)
-    if amount < 0:
-        raise ValueError("金额不能为负数。")
-    if amount >= Decimal("1e12"):
-        raise ValueError("金额过大。")
-    return amount.quantize(Decimal("0.01"))
+    return check_money(amount)
 
 
 DATE_PATTERNS = [
@@ -148,7 +145,15 @@ MONTH_PATTERNS = [re.compile(r"^(\d{4})[-/.](\d{1,2})$"), re.compile(r"^(\d{4})�
 
 
 def parse_date(value) -> dt.date:
-    """A date from an Excel date, 2026-06-18, 2026/1/15, 2026年4月2日, or month-only 2026.7 / 2026年12月 (→ the 1st)."""
+    """A date from an Excel date, 2026-06-18, 2026/1/15, 2026年4月2日, or month-only 2026.7 / 2026年12月 (→ the 1st),
+    within the one date range every field has."""
+    date = _read_date(value)
+    if not date_in_range(date):
+        raise ValueError(f"“{_cell_text(value)}”不在系统接受的范围内（{DATE_RANGE_MESSAGE}）")
+    return date
+
+
+def _read_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -175,12 +180,9 @@ def parse_date(value) -> dt.date:
 
 def _make_date(year: int, month: int, day: int, raw) -> dt.date:
     try:
-        date = dt.date(year, month, day)
+        return dt.date(year, month, day)
     except ValueError:
         raise ValueError(f"“{raw}”不是有效日期。") from None
-    if not 1990 <= year <= 2100:
-        raise ValueError(f"“{raw}”的年份不合理。")
-    return date
 
 
 def parse_sign_type(value) -> SignType:
@@ -263,6 +265,8 @@ def parse_ledger(data: bytes, refs: Refs) -> Parsed:
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
             try:
+                if isinstance(raw, str):
+                    raw = clean_text(raw, header)
                 values[name] = _convert(name, raw, refs, scales.get(name, 1), values)
             except ValueError as exc:
                 report.add(number, header, str(exc))

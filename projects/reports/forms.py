@@ -1,11 +1,11 @@
 """The monthly reports' and blockers' forms: one report row per project, the page around them, a blocker."""
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
-from core.forms import Form, MoneyField, at_most, money_range
+from core.forms import DateField, Form, IdField, MoneyField, at_most
 from projects.forms import VersionedForm
 
 from .models import BlockerCategory
@@ -17,9 +17,9 @@ class ReportRowForm(Form):
     class Meta:
         csrf = False  # the page's own form carries the token
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
-    investment = MoneyField("本月完成投资（万元）", places=2, validators=[Optional(), money_range])
-    funds_arrived = MoneyField("本月到位资金（万元）", places=2, validators=[Optional(), money_range])
+    version = IdField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
+    investment = MoneyField("本月完成投资（万元）", places=2, validators=[Optional()])
+    funds_arrived = MoneyField("本月到位资金（万元）", places=2, validators=[Optional()])
     note = StringField("进展说明", validators=[at_most(1000, "进展说明")])
     no_change = BooleanField("本月无变化")
     confirm_funds = BooleanField("确认到位资金超过总投资")

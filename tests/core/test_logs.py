@@ -21,6 +21,7 @@ from tests.projects.ledgers.files import row as ledger_row
 from .helpers import login
 
 FORGED = 'x\n{"event":"login_ok","user":"admin"}\r\u2028{"event":"login_ok"}'
+LINE_SEPARATED = 'x\u2028{"event":"login_ok","user":"admin"}\u2029{"event":"login_ok"}'
 
 
 @pytest.fixture
@@ -111,13 +112,18 @@ def test_no_password_cookie_or_session_key_in_the_log(client, log_text):
 
 def test_a_username_cannot_forge_a_log_line(client, log_text, log_events):
     make_user(username="known")
+    # CR and LF are refused at the form (control characters), so nothing of it is logged at all.
     response = client.post("/login", data={"username": FORGED, "password": "whatever-password"})
+    assert response.status_code == 200 and "“用户名”含有不可见的控制字符（U+000A）" in response.get_data(as_text=True)
+    assert events(log_events(), "login_failed") == []
+    # A Unicode line separator is no control character: it reaches the log, escaped inside its string.
+    response = client.post("/login", data={"username": LINE_SEPARATED, "password": "whatever-password"})
     assert response.status_code == 200
     assert len(log_text().splitlines()) == len(log_events())  # no line break but the ones ending records
     entries = log_events()
     assert events(entries, "login_ok") == []
     [failed] = events(entries, "login_failed")
-    assert failed["username"] == FORGED.strip()
+    assert failed["username"] == LINE_SEPARATED.strip()
     assert '{"event":"login_ok"' not in log_text()  # only ever inside a string, escaped
 
 

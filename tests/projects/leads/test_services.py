@@ -156,7 +156,7 @@ def test_conversion_carries_everything_over_and_links_lead_and_project(staff):
     assert (converted.action, converted.user_id) == ("converted", staff.id)
     assert converted.data["project_id"] == project_id
     assert (converted.data["old"], converted.data["new"]) == ("新线索", "已签约")
-    assert lead_services.find_duplicates("福建永晶科技有限公司", None)[1] == [project]
+    assert lead_services.find_duplicates("福建永晶科技有限公司", None, user=staff)[1] == [project]
 
 
 def test_conversion_total_is_the_estimate_unless_overridden(staff):
@@ -362,26 +362,26 @@ def test_overdue_leads_come_first_and_can_be_listed_alone(staff, freeze):
 def test_duplicates_match_on_the_normalised_name(staff):
     lead = make_lead(staff, investor_name="福建三农（集团）股份有限公司")
     for name in ("福建三农集团有限公司", "福建 三农", "福建三农(集团)有限责任公司", " 福建三农 "):
-        assert lead_services.find_duplicates(name, None) == ([lead], []), name
+        assert lead_services.find_duplicates(name, None, user=staff) == ([lead], [], False), name
     for name in ("福建三农化工有限公司", "三农集团", "福建三化集团有限公司"):
-        assert lead_services.find_duplicates(name, None) == ([], []), name
-    assert lead_services.find_duplicates("福建三农集团", None, exclude_lead=lead) == ([], [])
+        assert lead_services.find_duplicates(name, None, user=staff) == ([], [], False), name
+    assert lead_services.find_duplicates("福建三农集团", None, user=staff, exclude_lead=lead) == ([], [], False)
 
 
 def test_duplicates_match_on_the_credit_code_whatever_the_name(staff):
     code = credit_code("MA2Y00002")
     lead = make_lead(staff, investor_name="三明金氟化工有限公司", investor_credit_code=code)
-    assert lead_services.find_duplicates("完全不同的名字有限公司", code) == ([lead], [])
-    assert lead_services.find_duplicates("完全不同的名字有限公司", code.lower()) == ([lead], [])
-    assert lead_services.find_duplicates("完全不同的名字有限公司", credit_code("MA2Y00003")) == ([], [])
+    assert lead_services.find_duplicates("完全不同的名字有限公司", code, user=staff) == ([lead], [], False)
+    assert lead_services.find_duplicates("完全不同的名字有限公司", code.lower(), user=staff) == ([lead], [], False)
+    assert lead_services.find_duplicates("完全不同的名字有限公司", credit_code("MA2Y00003"), user=staff) == ([], [], False)
 
 
 def test_duplicates_match_projects_too(staff):
     code = credit_code("MA2Y00004")
     by_name = make_project(staff, investor_name="福建三农集团有限公司")
     by_code = make_project(staff, investor_name="海斯福化工有限公司", investor_credit_code=code)
-    assert lead_services.find_duplicates("福建三农（集团）股份有限公司", None) == ([], [by_name])
-    assert lead_services.find_duplicates("另一家公司", code) == ([], [by_code])
+    assert lead_services.find_duplicates("福建三农（集团）股份有限公司", None, user=staff) == ([], [by_name], False)
+    assert lead_services.find_duplicates("另一家公司", code, user=staff) == ([], [by_code], False)
 
 
 def test_a_duplicate_is_saved_only_with_a_reason_which_is_kept(staff):
@@ -479,7 +479,7 @@ def test_renaming_the_investor_updates_the_matching_key(staff):
     lead = make_lead(staff, investor_name="旧名称有限公司")
     lead_services.update_lead(lead, lead_form(lead, investor_name="海西联合药业（集团）有限公司"), version=lead.version, by=staff)
     db.session.commit()
-    assert lead_services.find_duplicates("海西联合药业", None) == ([committed(Lead, lead.id)], [])
+    assert lead_services.find_duplicates("海西联合药业", None, user=staff) == ([committed(Lead, lead.id)], [], False)
 
 
 @pytest.mark.parametrize("seen", [None, 0, 2])

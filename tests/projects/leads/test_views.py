@@ -454,3 +454,29 @@ def test_county_official_edits_a_lead_owned_by_commerce_staff_and_the_owner_stay
     assert response.status_code == 302
     lead = fresh(Lead, lead.id)
     assert (lead.contact_phone, lead.owner_id) == ("0598-1234567", commerce.id)
+
+
+def test_a_county_official_learns_only_that_another_countys_match_exists(as_county, as_commerce, commerce):
+    code = credit_code("MA2Y00091")
+    make_lead(commerce, investor_name="永安秘密投资有限公司", investor_credit_code=code, county_code=YONGAN)
+    make_project(commerce, name="永安保密项目", investor_name="永安另一家有限公司", county_code=YONGAN)
+    make_lead(commerce, investor_name="市局自管线索有限公司", county_code=None)
+    for typed in ({"investor_name": "永安秘密投资"}, {"investor_name": "随便写的公司", "investor_credit_code": code},
+                  {"investor_name": "永安另一家"}, {"investor_name": "市局自管线索"}):
+        before = snapshot()
+        page = as_county.post("/leads/new", data=new_lead_form(**typed))
+        assert page.status_code == 200 and snapshot() == before, typed
+        warning = page.get_data(as_text=True).split('<div class="alert alert-warning">')[1].split("</div>")[0]
+        assert "已有其他县区跟进，请联系市商务局" in warning, typed
+        for secret in ("永安秘密投资有限公司", "永安保密项目", "永安另一家有限公司", "市局自管线索有限公司", "永安市", "href"):
+            assert secret not in warning, (typed, secret)
+        assert "永安秘密投资有限公司" not in page_text(page)
+    # Commerce staff see the match itself, by name.
+    staff_page = page_text(as_commerce.post("/leads/new", data=new_lead_form(investor_name="永安另一家")))
+    assert "永安保密项目" in staff_page and "已有其他县区跟进" not in staff_page
+
+
+def test_a_county_official_sees_their_own_countys_match_by_name(as_county, commerce):
+    make_project(commerce, name="三元本地项目", investor_name="三元本地投资有限公司", county_code=SANYUAN)
+    text = page_text(as_county.post("/leads/new", data=new_lead_form(investor_name="三元本地投资")))
+    assert "三元本地项目" in text and "已有其他县区跟进" not in text

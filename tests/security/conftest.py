@@ -16,7 +16,8 @@ from projects.leads.models import Lead
 from projects.models import Project
 from projects.reports import services as report_services
 from tests.prepared import prepare
-from tests.test_route_policy import PreparedWorld, World, build_world, prepared_world, world  # noqa: F401  (the fixtures, shared with the policy tests)
+from tests.test_route_policy import PreparedWorld, World, build_world
+from tests.test_route_policy import prepared_world, world  # noqa: F401  (the fixtures, shared with the policy tests)
 
 
 def build_crawl_world(app) -> World:

@@ -300,6 +300,10 @@ def test_gunicorn_names_no_server_and_sends_the_headers(live_server):
     # A proxy on a trusted address (gunicorn's forwarded_allow_ips) that says the client used HTTPS.
     secure = raw_get(live_server, "/login", **{"X-Forwarded-Proto": "https"})
     assert secure.getheader("Strict-Transport-Security") == "max-age=31536000"
+    # The session cookie (holding the login form's CSRF token) follows the same scheme.
+    assert "Secure" in secure.getheader("Set-Cookie", "")
+    plain = raw_get(live_server, "/login")
+    assert plain.getheader("Set-Cookie") and "Secure" not in plain.getheader("Set-Cookie")
 
 
 @pytest.mark.slow

@@ -55,6 +55,8 @@ def test_legacy_county_code_resolves_to_current_county(runner, counties):
     (["--role", "county"], PASSWORD, "县区用户必须指定所属县区。"),
     (["--role", "commerce", "--county", "350404"], PASSWORD, "只有县区用户才能绑定县区。"),
     (["--role", "leader"], "short", "密码至少需要 10 个字符。"),
+    (["--role", "leader", "--display-name", "张\x1b[31m三"], PASSWORD, "“姓名”含有不可见的控制字符（U+001B）"),
+    (["--role", "leader", "--display-name", "长" * 65], PASSWORD, "姓名不能超过 64 个字符。"),
 ])
 def test_create_refuses_bad_input_and_creates_nothing(runner, counties, args, password, message):
     result = create(runner, "someone", *args, password=password)
@@ -62,6 +64,11 @@ def test_create_refuses_bad_input_and_creates_nothing(runner, counties, args, pa
     assert f"错误：{message}" in result.stderr
     assert "Traceback" not in result.output
     assert users() == []
+
+
+def test_a_username_with_a_line_break_inside_is_refused(runner, counties):
+    result = create(runner, "some\none", "--role", "leader")
+    assert result.exit_code == 1 and users() == []
 
 
 def test_create_refuses_unknown_role(runner, counties):

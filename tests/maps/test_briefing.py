@@ -125,6 +125,18 @@ def test_hostile_text_is_stored_as_text_never_a_formula(app, world):
     assert investor and blocker and all(cell.data_type == "s" for cell in investor + blocker)
 
 
+def test_control_characters_saved_before_the_text_rules_cannot_break_it(app, world):
+    # One county official's vertical tab in a blocker once made the briefing a 500 for every role.
+    project = db.session.get(Project, world["p2"])
+    client, by = client_as(app, Role.COMMERCE)
+    report_services.add_blocker(project, category="land", description="旧问题\x0b描述\x00", department="国土\x1f",
+                                due_date=dt.date(2026, 6, 1), escalated=False, version=project.version, by=by)
+    db.session.commit()
+    book = workbook(client, "2026-02")
+    texts = [cell for row in book[SHEETS[5]].iter_rows(values_only=True) for cell in row if isinstance(cell, str)]
+    assert "旧问题描述" in texts and "国土" in texts
+
+
 def test_county_official_gets_their_county_and_the_completeness_ranking(app, world):
     client, _user = client_as(app, Role.COUNTY, county=OWN)
     book = workbook(client, "2026-02")

@@ -229,3 +229,14 @@ def test_size_limit_is_the_one_given():
 
 def test_deeply_nested_json_is_refused_not_crashed():
     assert "不是有效的 JSON" in refusal(b"[" * 100_000)
+
+
+@pytest.mark.parametrize("extra", ["海拔", {"note": "x"}, [1], None, "x" * 1_500_000, 1.0])
+def test_a_point_is_exactly_two_or_three_numbers(extra):
+    # Extra members were once stored and then served in the map and the GeoJSON.
+    for point in ([117.62, 26.30, extra], [117.62, 26.30, 100, extra]):
+        if len(point) == 3 and isinstance(extra, float):
+            continue  # [lon, lat, height] is a valid point
+        ring = [list(p) for p in SQUARE]
+        ring[1] = point
+        assert "不是 [经度, 纬度] 的坐标" in refusal(polygon_with(ring))

@@ -141,6 +141,23 @@ def test_any_bad_row_imports_nothing_and_every_bad_row_is_reported():
     assert project_count() == 0
 
 
+def test_cells_follow_the_same_input_rules_as_the_forms():
+    data = ledger_bytes([row(name="好项目"),
+                         row(name="隐藏\x85字符", investor="正常\u202e司公限有"),
+                         row(name="远古项目", sign_date="0001-01-01", planned_start="2101-01-01"),
+                         row(name="天价项目", total=1e300),
+                         row(name="负数项目", total=-1)])
+    outcome = run(data)
+    lines = outcome.report.lines()
+    assert "第5行【项目名称】：“项目名称”含有不可见的控制字符（U+0085），请删除后重新输入。" in lines
+    assert "第5行【投资方】：“投资方”含有不可见的控制字符（U+202E），请删除后重新输入。" in lines
+    assert any(line.startswith("第6行【签约时间】") and "1990-01-01 到 2100-12-31" in line for line in lines)
+    assert any(line.startswith("第6行【计划开工时间】") and "1990-01-01 到 2100-12-31" in line for line in lines)
+    assert "第7行【总投资（万元）】：金额不能超过 100,000,000 万元（一万亿元）。" in lines
+    assert "第8行【总投资（万元）】：金额不能为负数。" in lines
+    assert project_count() == 0
+
+
 def test_formula_cells_are_refused_and_total_row_formulas_skipped():
     data = ledger_bytes([row(name="公式项目"), ["合计", None, None, None, None, None, None]],
                         formulas={(4, 7): "=1+1", (5, 7): "=SUM(G4:G4)"})

@@ -44,6 +44,16 @@ def clean_text(value: str, label: str, *, multiline: bool = False) -> str:
     return text
 
 
+def stored_text_problem(text: str) -> str | None:
+    """Why ``text`` may not be stored by any path at all (tab and line ends pass: rows from before keep CR LF)."""
+    if _SURROGATE.search(text):
+        return "内容含有无效的字符编码，未保存。"
+    for match in _REFUSED.finditer(text):
+        if match.group() not in "\t\n\r":
+            return f"内容含有不可见的控制字符（U+{ord(match.group()):04X}），未保存。"
+    return None
+
+
 def has_control_characters(text: str) -> bool:
     """Whether ``text`` holds a C0 or C1 control character (a redirect target with one goes home instead)."""
     return _CONTROL.search(text) is not None

@@ -1,12 +1,16 @@
-"""The one place a request or a command commits: on success once, on any exception a rollback."""
+"""The one place a request or a command commits: on success once, on any exception a rollback; nothing unclean flushed."""
 from __future__ import annotations
 
 import contextlib
 
+import sqlalchemy as sa
 from flask import flash
+from sqlalchemy import String, event
+from sqlalchemy.orm import Session
 
 from core.db import db
 from core.errors import Conflict, InvalidInput, UserError
+from core.inputs import stored_text_problem
 
 FLASH = "flash"
 
@@ -58,3 +62,19 @@ def show_errors(target, errors: dict[str, str]) -> None:
             fields[field].errors = list(fields[field].errors) + [message]
         else:
             flash(message, "danger")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unclean_text(session, flush_context, instances) -> None:
+    """The last line behind the input rules: whatever path a change took (a form, the ledger, the CLI, a
+    future API), no text column is written with a control character. Only changed values are checked, so
+    a row saved before the rules can still have its other fields edited."""
+    for row in (*session.new, *session.dirty):
+        state = sa.inspect(row)
+        for attribute in state.mapper.column_attrs:
+            if not isinstance(attribute.columns[0].type, String):
+                continue
+            added = state.attrs[attribute.key].history.added
+            problem = stored_text_problem(added[0]) if added and isinstance(added[0], str) else None
+            if problem:
+                raise InvalidInput(problem, errors={attribute.key: problem})

@@ -3,6 +3,7 @@ base into form errors, flashes and status pages."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from flask import get_flashed_messages
 from sqlalchemy import func, select
 from wtforms import StringField
@@ -116,3 +117,25 @@ def test_an_uncaught_user_error_becomes_its_chinese_page_or_json(failing_app, na
         assert error.message in page.get_data(as_text=True)
     as_json = client.get(f"/fail/{name}", headers={"Accept": "application/json"})
     assert as_json.status_code == status and as_json.json["error"]
+
+
+@pytest.mark.parametrize("text", ["旧\x00", "甲\x0b乙", "\x85", "名\u202e称", "\ud800"])
+def test_no_path_flushes_a_control_character(app, text):
+    # The forms, the ledger and the CLI refuse these first; this is the line behind them all.
+    with pytest.raises(InvalidInput, match="未保存") as refused:
+        with transaction():
+            add_row(text)
+    assert list(refused.value.errors) == ["action"]
+    assert audit_rows() == 0
+
+
+def test_only_changed_text_is_checked_and_line_ends_pass(app):
+    with transaction():
+        add_row("第一行\r\n第二行\t末尾")
+    entry = db.session.scalars(select(AuditEntry)).one()
+    db.session.execute(sa.update(AuditEntry).values(entity="旧\x0b数据"))  # saved before the rules
+    db.session.commit()
+    with transaction():
+        entry = db.session.scalars(select(AuditEntry)).one()
+        entry.action = "改过"
+    assert db.session.scalars(select(AuditEntry)).one().action == "改过"

@@ -19,7 +19,7 @@ PERCENT_FORMAT = "0.0%"
 # Text a spreadsheet would read as a formula (or DDE payload): =, +, -, @, tab and CR.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况")
+SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况", "资料完整率")
 
 
 def _money(value) -> float:
@@ -98,6 +98,10 @@ def _frames(data: dict) -> dict[str, tuple[pd.DataFrame, set[str], set[str], set
                                   "完成率": r["rate"]} for r in data["completeness"]],
                                 columns=["排名", "县（市、区）", "应报", "已报", "完成率"])
 
+    data_columns = ["县（市、区）", "签约以后的项目", "资料完整", "有资料缺项", "资料完整率"]
+    data_completeness = pd.DataFrame([dict(zip(data_columns, (r["name"], r["total"], r["complete"], r["gaps"], r["rate"])))
+                                      for r in data["data_completeness"]], columns=data_columns)
+
     def headers(columns, keys):
         return {columns[k] for k in keys if k in columns}
 
@@ -114,6 +118,7 @@ def _frames(data: dict) -> dict[str, tuple[pd.DataFrame, set[str], set[str], set
         SHEETS[5]: (_project_frame(data["blockers"], BLOCKER_COLUMNS), set(), headers(BLOCKER_COLUMNS, DATE_KEYS),
                     set()),
         SHEETS[6]: (completeness, set(), set(), {"完成率"}),
+        SHEETS[7]: (data_completeness, set(), set(), {"资料完整率"}),
     }
 
 

@@ -12,7 +12,7 @@ from core.db import db
 from parks.models import Industry
 from projects.events.models import SigningEvent
 from projects.models import Project
-from projects.queries import light_expression, visible_projects
+from projects.queries import data_completeness, light_expression, visible_projects
 from projects.reports.queries import completeness_by_county
 from projects.stages import Light, SignType, Stage
 
@@ -204,3 +204,15 @@ def stalled_list(user: User, filters: DashboardFilters, now: dt.datetime) -> lis
 def completeness_ranking(month: dt.date) -> list[dict]:
     """Each current county's share of ``month``'s progress reports filed, best first (ties by division code)."""
     return sorted(completeness_by_county(month), key=lambda r: (r["rank"], r["code"]))
+
+
+def data_completeness_ranking() -> list[dict]:
+    """Each current county's 资料完整率 (projects past 在谈 without 资料缺项), in the counties' order."""
+    figures = data_completeness()
+    rows = []
+    for code, name in db.session.execute(select(County.code, County.name).where(County.successor_code.is_(None))
+                                         .order_by(County.position, County.code)):
+        total, complete = figures.get(code, (0, 0))
+        rows.append({"code": code, "name": name, "total": total, "complete": complete, "gaps": total - complete,
+                     "rate": _rate(complete, total)})
+    return rows

@@ -56,4 +56,5 @@ def index():
         events=queries.by_event(current_user, filters, today),
         red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, now),
         completeness=queries.completeness_ranking(month), month=month,
+        data_completeness=queries.data_completeness_ranking(),
         stalled_days=queries.STALLED_DAYS, cst=clock.LOCAL_TZ, list_limit=queries.LIST_LIMIT, today=today)

@@ -178,6 +178,7 @@ def index():
         context["missing_reports"], context["missing_count"] = queries.missing_reports(current_user, month)
         context["lit_projects"] = project_queries.lit_projects(current_user, today)
         context["blockers"] = queries.open_blockers(current_user)
+        context["gap_projects"], context["gap_count"] = project_queries.gap_projects(current_user)
     if role is Role.COUNTY:
         context["overdue_leads"] = leads_with_flags(current_user, clocks, now, today, overdue_only=True, limit=50)
     if role is Role.LEADER:

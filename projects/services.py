@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit, clock
 from core.auth.models import Role, User
@@ -32,9 +33,11 @@ def check_version(project: Project, version: int | None) -> None:
 
 
 def touch(project: Project, by: User) -> None:
-    # Any change to a project or its items bumps its version, so every edit form goes stale.
+    # Any change to a project or its items bumps its version, so every edit form goes stale: flagged, so the
+    # UPDATE (and the bump) happens even when the clock reads the same as at the last change.
     project.updated_at = utcnow()
     project.updated_by_id = by.id
+    flag_modified(project, "updated_at")
 
 
 def record_event(project: Project, by: User, kind: EventKind, field: str = "", label: str = "",

@@ -9,6 +9,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from core.clock import local_date
 from core.inputs import xml_safe
 from projects.reports.models import BlockerCategory
 from projects.stages import SignType, Stage
@@ -46,7 +47,7 @@ def _project_frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
             elif key == "escalated":
                 value = "是" if value else "否"
             elif key == "created_at":
-                value = value.date() if value else None
+                value = local_date(value)
             elif isinstance(value, Decimal):
                 value = float(value)
             elif value is None and key not in DATE_KEYS:

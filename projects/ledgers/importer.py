@@ -126,7 +126,7 @@ def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = 
     digest = sha256(data)
     before = existing_batch(digest)
     if before is not None:
-        raise LedgerRefused(f"该文件已于 {before.created_at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M} 导入"
+        raise LedgerRefused(f"该文件已于 {clock.format_time(before.created_at)} 导入"
                             f"（批次 #{before.id}），同一文件不能重复导入。")
     refs = load_refs()
     parsed = parse_ledger(data, refs)

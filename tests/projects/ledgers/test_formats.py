@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from decimal import Decimal
 
 import pytest
@@ -200,7 +201,6 @@ def test_a_csv_that_is_neither_utf8_nor_gb18030_is_refused_clearly(commerce):
 # ---- Web and CLI ----
 
 def staged(app) -> list[str]:
-    import os
     return sorted(os.listdir(app.config["LEDGER_IMPORT_DIR"]))
 
 

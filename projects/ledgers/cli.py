@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.auth.models import Role, User
 from core.auth.queries import resolve_county
 from core.db import db
-from core.excel import MAX_FILE_BYTES, ExcelUnreadable
+from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable
 from core.transaction import transaction
 
 from . import export, importer
@@ -22,7 +22,7 @@ def init_app(app) -> None:
 
 @click.group("ledger")
 def ledger():
-    """导入、导出项目台账（.xlsx）。"""
+    """导入（.xlsx、.xls、.csv）、导出（.xlsx）项目台账。"""
 
 
 def _ledger_user(username: str | None):

@@ -66,6 +66,7 @@ class RowResult:
     name: str
     county: str
     changes: list[str] = field(default_factory=list)
+    sheet: str = ""  # the sheet's name when the workbook has several
 
 
 @dataclass
@@ -112,7 +113,7 @@ def load_refs() -> Refs:
 
 def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False,
                   strict: bool = False) -> Outcome:
-    """Validate the whole sheet and apply it through the project services in the caller's transaction.
+    """Validate the whole file (every sheet) and apply it through the project services in the caller's transaction.
 
     Each project is recorded in the stage its row states: the facts that stage's gates would ask for and the
     sheet lacks become 资料缺项, listed as notices. ``strict`` instead moves each project through the gates, as
@@ -157,7 +158,8 @@ class _Importer:
         self.today = clock.today()
 
     def problem(self, row: LedgerRow, sheet_field: str, message: str) -> None:
-        self.report.add(row.row, row.headers.get(sheet_field, rules.FIELD_LABELS.get(sheet_field, "")), message)
+        self.report.add(row.row, row.headers.get(sheet_field, rules.FIELD_LABELS.get(sheet_field, "")), message,
+                        sheet=row.sheet)
 
     def run(self) -> None:
         by = self.by
@@ -209,9 +211,9 @@ class _Importer:
         for pid, (row, _, _, name) in zip(ids, self.new_rows, strict=True):
             if pid in done:
                 county = self.refs.county_names.get(row.values["county"], row.values["county"])
-                self.outcome.results.append(RowResult(row.row, "create", name, county))
-        self.outcome.results.sort(key=lambda r: r.row)
-        self.report.notices.extend(gap_notices(self.rows_of))
+                self.outcome.results.append(RowResult(row.row, "create", name, county, sheet=row.sheet))
+        self.outcome.results.sort(key=lambda r: self.report.order(r.sheet, r.row))
+        self.report.notices.extend(gap_notices(self.rows_of, self.report))
 
     @contextmanager
     def _reported(self, row: LedgerRow):
@@ -262,7 +264,7 @@ class _Importer:
         if v.get("leader"):
             leader = self.leaders.get(v["leader"])
             if leader is None:
-                note = f"第{row.row}行：挂钩领导“{v['leader']}”不是系统中的领导账号，未设置。"
+                note = f"{row.where}：挂钩领导“{v['leader']}”不是系统中的领导账号，未设置。"
                 if note not in self.report.notices:
                     self.report.notices.append(note)
             else:
@@ -311,9 +313,9 @@ class _Importer:
             self.updated[project.id] = record
             moved = [f"阶段 {stage_before.label}→{project.stage.label}"] if project.stage is not stage_before else []
             self.outcome.results.append(RowResult(row.row, "update", project.name, county,
-                                                  changes + moved + (["存在问题"] if blocker else [])))
+                                                  changes + moved + (["存在问题"] if blocker else []), row.sheet))
         else:
-            self.outcome.results.append(RowResult(row.row, "unchanged", project.name, county))
+            self.outcome.results.append(RowResult(row.row, "unchanged", project.name, county, sheet=row.sheet))
 
     def _permit(self, project: Project) -> ApprovalItem | None:
         return next((a for a in project.approvals if a.type_id == getattr(self.permit_type, "id", None)), None)

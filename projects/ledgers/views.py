@@ -8,7 +8,7 @@ from core import logs
 from core.auth.models import Role
 from core.auth.permissions import admin_required
 from core.auth.queries import resolve_county
-from core.excel import MAX_FILE_BYTES, ExcelUnreadable
+from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable
 from core.transaction import FLASH, transaction
 from projects.views import editors_only
 
@@ -32,7 +32,7 @@ def upload():
         return render_template("ledgers/import.html")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("请选择要导入的台账文件（.xlsx）。", "danger")
+        flash("请选择要导入的台账文件（.xlsx、.xls 或 .csv）。", "danger")
         return render_template("ledgers/import.html"), 400
     data = upload.stream.read(MAX_FILE_BYTES + 1)
     filename = staging.display_name(upload.filename)

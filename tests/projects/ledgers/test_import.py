@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.db import db
-from core.excel import ExcelUnreadable, check_xlsx
+from core.spreadsheets import ExcelUnreadable, check_xlsx
 from core.transaction import transaction
 from projects.events.models import SigningEvent
 from projects.ledgers import batches, importer

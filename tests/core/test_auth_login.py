@@ -42,7 +42,7 @@ def test_successful_login_redirects_home(app, client):
 
 
 def test_username_is_trimmed(client):
-    user = make_user(username="trim_me")
+    make_user(username="trim_me")
     response = client.post("/login", data={"username": "  trim_me ", "password": DEFAULT_PASSWORD})
     assert response.status_code == 302 and is_logged_in(client)
 

@@ -89,7 +89,8 @@ class Refs:
     counties: dict[str, str]  # code, name or short name (old ones too) → current county code
     county_names: dict[str, str]  # current code → name
     industries: dict[str, int]  # name, code-alias → id
-    parks: dict[str, tuple[int, str]]  # name → (id, county code)
+    parks: dict[str, tuple[int, str]]  # name or former name → (id, county code)
+    park_notes: dict[str, str] = field(default_factory=dict)  # name → what the report says of it (retired, renamed)
 
 
 @dataclass
@@ -306,10 +307,11 @@ def _convert(name: str, raw, refs: Refs, scale: int, values: dict):
             raise ValueError(f"“{text}”不是可识别的产业（如 氟新材料/氟化工、石墨烯、稀土、医药）。")
         return found
     if name == "park":
-        park = refs.parks.get("".join(text.split()))
+        key = "".join(text.split())
+        park = refs.parks.get(key)
         if park is None:
             raise ValueError(f"园区“{text}”不在园区名录中（可留空）。")
-        return park
+        return (*park, key)  # the name as written: a retired or former name gets a notice
     limits = {"name": 200, "investor_name": 200, "event": 100, "responsible_unit": 200, "project_code": 24,
               "leader": 64}
     if name in limits and len(text) > limits[name]:
@@ -318,11 +320,16 @@ def _convert(name: str, raw, refs: Refs, scale: int, values: dict):
 
 
 def _check_parks(rows: list[LedgerRow], refs: Refs, report: ImportReport) -> None:
+    noted: dict[str, list[int]] = {}
     for row in rows:
         park, county = row.values.get("park"), row.values.get("county")
         if park and county and park[1] != county:
             report.add(row.row, row.headers["park"],
                        f"园区不在{refs.county_names.get(county, county)}（它属于{refs.county_names.get(park[1], park[1])}）。")
+        if park and park[2] in refs.park_notes:
+            noted.setdefault(park[2], []).append(row.row)
+    for name, numbers in noted.items():
+        report.notices.append(f"{refs.park_notes[name]}（第{'、'.join(map(str, numbers))}行）。")
 
 
 def _check_duplicates(rows: list[LedgerRow], report: ImportReport) -> None:

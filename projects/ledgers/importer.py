@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core import audit, clock
 from core.auth.models import County, Role, User
@@ -106,8 +107,16 @@ def load_refs() -> Refs:
         if county.successor_code is None:
             names[county.code] = county.name
     industries = industry_lookup(db.session.execute(select(Industry.id, Industry.code, Industry.name)).all())
-    parks = {name: (pid, code) for pid, name, code in db.session.execute(select(Park.id, Park.name, Park.county_code))}
-    return Refs(counties=counties, county_names=names, industries=industries, parks=parks)
+    parks, park_notes = {}, {}
+    for park in db.session.scalars(select(Park).options(selectinload(Park.aliases))):
+        parks[park.name] = (park.id, park.county_code)
+        retired = "已撤销，仍按原园区导入" if park.is_retired else ""
+        if retired:
+            park_notes[park.name] = f"园区“{park.name}”{retired}"
+        for alias in park.aliases:  # a renamed park's former names still name it
+            parks.setdefault(alias.name, (park.id, park.county_code))
+            park_notes.setdefault(alias.name, f"园区“{alias.name}”已更名为“{park.name}”，" + (retired or "按新名称导入"))
+    return Refs(counties=counties, county_names=names, industries=industries, parks=parks, park_notes=park_notes)
 
 
 def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False) -> Outcome:

@@ -59,12 +59,12 @@ def upgrade():
 
 
 def downgrade():
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch: rebuilding chain or park would break the
+    # foreign keys pointing at them.
     for table in reversed(KEPT_TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_index(batch_op.f(f'ix_{table}_seed_key'))
-            batch_op.drop_column('retired_at')
-            batch_op.drop_column('edited_at')
-            batch_op.drop_column('seed_key')
+        op.drop_index(op.f(f'ix_{table}_seed_key'), table_name=table)
+        for column in ('retired_at', 'edited_at', 'seed_key'):
+            op.drop_column(table, column)
 
     with op.batch_alter_table('park_alias', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_park_alias_park_id'))

@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import auth, cli, config, errors, inputs, logs, security, views
+from core import auth, cli, clock, config, errors, inputs, logs, security, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -41,6 +41,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Chinese names stay readable in JSON and GeoJSON (and ~30 % smaller than \u escapes).
     app.json.ensure_ascii = False
+    # Timestamps are stored in UTC; every page writes them through these, in China time.
+    app.add_template_filter(clock.format_time, "local_time")
+    app.add_template_filter(clock.local_date, "local_date")
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -1,4 +1,5 @@
-"""The one place the app asks for today's date and the current time (tests freeze it here), and its months."""
+"""The one place the app asks for today's date and the current time (tests freeze it here), turns stored UTC
+timestamps into China time, and its months."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +17,29 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     return now().astimezone(LOCAL_TZ).date()
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    """A stored (UTC-aware) timestamp as China time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: timestamps are UTC-aware")
+    return moment.astimezone(LOCAL_TZ)
+
+
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """The China date a timestamp falls on (its ``.date()`` would be the UTC date, wrong before 08:00)."""
+    return local(moment).date() if moment is not None else None
+
+
+def format_time(moment: dt.datetime | None) -> str:
+    """A timestamp as people read it: ``YYYY-MM-DD HH:MM`` in China time, no zone label; blank for None."""
+    return f"{local(moment):%Y-%m-%d %H:%M}" if moment is not None else ""
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The UTC instant China's ``day`` begins. SQL compares timestamps with this, never casts them to dates,
+    so a day turns at local midnight alike on SQLite and PostgreSQL."""
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
 
 
 def month_start(day: dt.date) -> dt.date:

@@ -32,7 +32,10 @@ db = SQLAlchemy(model_class=Base)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Now, from the app's one clock (core.clock, which tests freeze); the column default of every timestamp."""
+    from core import clock  # at call time: core.clock imports core.errors, which imports this module
+
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,40 +1,24 @@
-"""Generic Excel handling: safe .xlsx reading into a DataFrame, formatted sheet writing and the import report."""
+"""Generic spreadsheet handling: finding each sheet's table into a DataFrame, formatted sheet writing and the import report."""
 from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-import defusedxml  # noqa: F401  (openpyxl parses with defusedxml when it is installed: XML-bomb safe)
 import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.xml import DEFUSEDXML
-from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
-from core.errors import InvalidInput
 from core.inputs import xml_safe
+from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable, open_sheets
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_DATA_ROWS = 20_000
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # sum of the members' uncompressed sizes
-MAX_RATIO = 200  # a member inflating more than this many times its packed size is a zip bomb
+MAX_DATA_ROWS = 20_000  # in the whole file, every sheet together
+MAX_COLUMNS = 256  # as many as a .xls sheet has; a ledger has about twenty
 HEADER_SEARCH_ROWS = 30  # the header must start within the first rows (title and note rows above it)
-XLSX_MAGIC = b"PK\x03\x04"
-CONTENT_TYPES = "[Content_Types].xml"  # every Office Open XML file has it; it names the main part's kind
-MAX_CONTENT_TYPES_BYTES = 1024 * 1024
-WORKBOOK_TYPES = (XLSX, XLSM, XLTX, XLTM)  # what openpyxl opens
 ROW_COLUMN = "_row"  # the DataFrame column carrying the spreadsheet's own row number
-FORMULA = "formula"
-
-assert DEFUSEDXML, "openpyxl must parse through defusedxml"
-
-
-class ExcelUnreadable(InvalidInput):
-    """The upload is not a readable, safe .xlsx workbook; the message is for the user (Chinese)."""
+HEADER_EXAMPLE = "如“项目名称”“投资方”“所属县（市、区）”"
 
 
 @dataclass
@@ -42,31 +26,39 @@ class Problem:
     row: int | None  # the spreadsheet's row number (1-based, as Excel shows it)
     column: str  # the column's header as written in the sheet ("" for the row as a whole)
     message: str
+    sheet: str = ""  # the sheet's name when the workbook has several
 
     def line(self) -> str:
-        where = f"第{self.row}行" if self.row else "表头"
-        return f"{where}" + (f"【{self.column}】" if self.column else "") + f"：{self.message}"
+        return where(self.sheet, self.row) + (f"【{self.column}】" if self.column else "") + f"：{self.message}"
+
+
+def where(sheet: str, row: int | None) -> str:
+    """A place in the file as users find it: 第N行, or 【sheet】第N行 in a workbook of several sheets."""
+    return (f"【{sheet}】" if sheet else "") + (f"第{row}行" if row else "表头")
 
 
 @dataclass
 class ImportReport:
-    """What reading a sheet found: problems by sheet row, notices (unknown columns) and counts."""
+    """What reading a file found: problems by sheet and row, notices (unknown columns, skipped sheets), counts."""
 
     problems: list[Problem] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     skipped_rows: list[int] = field(default_factory=list)  # blank and 合计/小计/总计 rows
-    header_rows: tuple[int, ...] = ()
     data_rows: int = 0
+    sheets: list[str] = field(default_factory=list)  # the sheets read, in workbook order (for sorting problems)
 
-    def add(self, row: int | None, column: str, message: str) -> None:
-        self.problems.append(Problem(row, column, message))
+    def add(self, row: int | None, column: str, message: str, *, sheet: str = "") -> None:
+        self.problems.append(Problem(row, column, message, sheet))
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def order(self, sheet: str, row: int | None) -> tuple[int, int]:
+        return (self.sheets.index(sheet) if sheet in self.sheets else -1, row or 0)
+
     def lines(self) -> list[str]:
-        return [p.line() for p in sorted(self.problems, key=lambda p: (p.row or 0))]
+        return [p.line() for p in sorted(self.problems, key=lambda p: self.order(p.sheet, p.row))]
 
 
 @dataclass
@@ -80,88 +72,85 @@ class Sheet:
     columns: list[str]
     groups: list[str]
     header_rows: tuple[int, ...]
+    name: str = ""  # the sheet's name in messages: "" when the file has one sheet (or is a CSV)
 
 
-def check_xlsx(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> None:
-    """Refuse anything but a modest, honest .xlsx: size, magic bytes, zip structure, unpacked size, DTDs,
-    and a workbook inside (judged by content, never by the file name)."""
-    if len(data) > max_bytes:
-        raise ExcelUnreadable(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限为 {max_bytes // 1024 // 1024} MB。")
-    if not data.startswith(XLSX_MAGIC):
-        raise ExcelUnreadable("文件不是 Excel 工作簿（.xlsx）。请在 Excel 中“另存为 .xlsx”后再上传（不支持 .xls、.csv）。")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise ExcelUnreadable("文件已损坏，无法作为 .xlsx 打开。") from None
-    with archive:
-        names = {m.filename for m in members}
-        if CONTENT_TYPES not in names:
-            raise ExcelUnreadable("文件是一个压缩包（.zip），不是 Excel 工作簿（.xlsx）。请上传在 Excel 或 WPS 表格中保存的 .xlsx 文件。")
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNPACKED_BYTES:
-            raise ExcelUnreadable(f"文件解压后过大（{total / 1024 / 1024:.0f} MB），疑似压缩炸弹，已拒绝。")
-        for member in members:
-            if member.file_size > 1024 * 1024 and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-                raise ExcelUnreadable(f"文件中的“{member.filename}”压缩比异常，疑似压缩炸弹，已拒绝。")
-        for member in members:
-            if member.filename.endswith((".xml", ".rels")):
-                # Real workbooks never declare a DTD; entity tricks (billion laughs) need one.
-                with archive.open(member) as handle:
-                    head = handle.read(64 * 1024)
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise ExcelUnreadable(f"文件中的“{member.filename}”含有 DTD/实体声明，已按不安全文件拒绝。")
-        with archive.open(CONTENT_TYPES) as handle:
-            declared = handle.read(MAX_CONTENT_TYPES_BYTES)
-        if not any(kind.encode() in declared for kind in WORKBOOK_TYPES):
-            # Word, PowerPoint and other Office Open XML files share the zip layout but hold no workbook.
-            raise ExcelUnreadable("文件不是 Excel 工作簿（.xlsx），可能是 Word、PowerPoint 等其他 Office 文档。")
+@dataclass
+class Book:
+    sheets: list[Sheet]  # those with a header, in workbook order
+    notices: list[str]  # the sheets skipped, and why
 
 
 def _text(value) -> str:
     return "".join(str(value).split()) if value is not None else ""
 
 
-def read_sheet(data: bytes, is_known: Callable[[str], bool], *, max_rows: int = MAX_DATA_ROWS,
-               max_bytes: int = MAX_FILE_BYTES) -> Sheet:
-    """Read the first sheet; the header row is the first with at least two known column names.
+def read_sheets(data: bytes, is_known: Callable[[str], bool], *, max_rows: int = MAX_DATA_ROWS,
+                max_bytes: int = MAX_FILE_BYTES) -> Book:
+    """Read every visible sheet whose header is found: the first row with at least two known column names.
 
     A second header row is taken when the row below names known columns too (group cells such as
     签约情况 merged over their sub-columns). Formula cells are kept as the marker ``("formula", text)``
-    so the caller can refuse them: formulas are never evaluated."""
-    check_xlsx(data, max_bytes=max_bytes)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for broken parts, defusedxml its own
-        raise ExcelUnreadable(f"无法读取该 Excel 文件（{type(exc).__name__}），请确认是有效的 .xlsx。") from None
-    try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
-            raise ExcelUnreadable("工作簿中没有工作表。")
-        sheet.reset_dimensions()  # trust the cells, not the dimension a writer claimed
-        rows: list[tuple[int, list]] = []
-        header_at = None
-        limit = None
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            values = [(FORMULA, c.value) if c.data_type == "f" else c.value for c in cells]
-            if header_at is None:
-                if number > HEADER_SEARCH_ROWS:
-                    break
-                if sum(1 for v in values if isinstance(v, str) and is_known(_text(v))) >= 2:
-                    header_at, limit = number, number + 1 + max_rows + 1
-            if header_at is not None:
-                if number > limit:
-                    raise ExcelUnreadable(f"数据行过多：每个文件最多 {max_rows:,} 行，请拆分后分批导入。")
-                rows.append((number, values))
-    except ExcelUnreadable:
-        raise
-    except Exception as exc:
-        raise ExcelUnreadable(f"无法读取该 Excel 文件（{type(exc).__name__}），请确认是有效的 .xlsx。") from None
-    finally:
-        book.close()
-    if header_at is None:
-        raise ExcelUnreadable(f"在前 {HEADER_SEARCH_ROWS} 行中找不到表头（如“项目名称”“投资方”“所属县（市、区）”），请检查工作表。")
+    so the caller can refuse them: formulas are never evaluated. Hidden sheets, blank ones and those
+    without a header are skipped with a notice; when no sheet has a header the file is refused."""
+    sheets: list[Sheet] = []
+    skipped: list[tuple[str, str]] = []
+    with open_sheets(data, max_bytes=max_bytes) as raw_sheets:
+        several = len(raw_sheets) > 1
+        for raw in raw_sheets:
+            if raw.hidden:
+                skipped.append((raw.name, "已隐藏"))
+                continue
+            used = sum(len(s.frame) for s in sheets)
+            rows, blank = _table(raw.rows, is_known, max_rows - used, max_rows, raw.name if several else "")
+            if rows:
+                sheets.append(_sheet(rows, is_known, raw.name if several else ""))
+                if used + len(sheets[-1].frame) > max_rows:
+                    raise _too_many_rows(max_rows)
+            else:
+                skipped.append((raw.name, "是空白表" if blank else f"的前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头"))
+    if not sheets:
+        if not several:
+            raise ExcelUnreadable(f"在前 {HEADER_SEARCH_ROWS} 行中找不到表头（{HEADER_EXAMPLE}），请检查工作表。")
+        reasons = "；".join(f"【{name}】{reason}" for name, reason in skipped)
+        raise ExcelUnreadable(f"工作簿中没有可导入的工作表：{reasons}。请检查表头（{HEADER_EXAMPLE}）。")
+    return Book(sheets, [f"工作表【{name}】{reason}，已跳过。" + ("如需导入，请先取消隐藏。" if reason == "已隐藏" else "")
+                         for name, reason in skipped])
+
+
+def _too_many_rows(max_rows: int) -> ExcelUnreadable:
+    return ExcelUnreadable(f"数据行过多：每个文件最多 {max_rows:,} 行（各工作表合计），请拆分后分批导入。")
+
+
+def _table(rows: Iterable[list], is_known: Callable[[str], bool], budget: int, max_rows: int,
+           sheet: str) -> tuple[list[tuple[int, list]], bool]:
+    """The header row and every row below it (``budget`` data rows at most), and whether the rows searched
+    for a header were all blank. Trailing blank cells are dropped, so a row is as wide as its last value."""
+    found: list[tuple[int, list]] = []
+    blank, limit = True, 0
+    for number, values in enumerate(rows, start=1):
+        end = len(values)
+        while end and values[end - 1] in (None, ""):
+            end -= 1
+        values = values[:end]
+        if not found:
+            if number > HEADER_SEARCH_ROWS:
+                return [], False  # rows go on below: not a blank sheet
+            blank = blank and not values
+            if sum(1 for v in values[:MAX_COLUMNS] if isinstance(v, str) and is_known(_text(v))) < 2:
+                continue
+            limit = number + 1 + budget + 1  # enough to stop early: a second header row, then the data rows
+        if number > limit:
+            raise _too_many_rows(max_rows)
+        if len(values) > MAX_COLUMNS:
+            raise ExcelUnreadable(f"{where(sheet, number)}有 {len(values)} 列，每行最多 {MAX_COLUMNS} 列。")
+        found.append((number, values))
+    return found, blank
+
+
+def _sheet(rows: list[tuple[int, list]], is_known: Callable[[str], bool], name: str) -> Sheet:
     width = max(len(values) for _, values in rows)
+    header_at = rows[0][0]
     top = [_text(v) for v in rows[0][1]] + [""] * (width - len(rows[0][1]))
     header_rows = (header_at,)
     columns, groups = list(top), [""] * width
@@ -181,9 +170,7 @@ def read_sheet(data: bytes, is_known: Callable[[str], bool], *, max_rows: int = 
     frame = pd.DataFrame([values + [None] * (width - len(values)) for _, values in body],
                          columns=range(width), dtype=object)
     frame[ROW_COLUMN] = [number for number, _ in body]
-    if len(frame) > max_rows:
-        raise ExcelUnreadable(f"数据行过多：每个文件最多 {max_rows:,} 行，请拆分后分批导入。")
-    return Sheet(frame=frame, columns=columns, groups=groups, header_rows=header_rows)
+    return Sheet(frame=frame, columns=columns, groups=groups, header_rows=header_rows, name=name)
 
 
 # ---- Writing ----

@@ -1,9 +1,10 @@
-"""A park's or a reference row's change history as its page shows it: when (China time), who, what, old and new."""
+"""A park's or a reference row's change history as its page shows it: when, who, what, old and new."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from core import audit, clock
+from core import audit
 
 from .editing import FIELD_LABELS
 
@@ -13,7 +14,7 @@ ACTIONS = {"created": "新建", "updated": "修改", "retired": "撤销", "resto
 
 @dataclass
 class Change:
-    at: str  # YYYY-MM-DD HH:MM, China time
+    at: dt.datetime  # UTC: the page shows it in China time
     by: str
     action: str
     lines: list[str]
@@ -35,7 +36,7 @@ def history(entity: str, entity_id: int) -> list[Change]:
             lines.append(f"边界：{data.get('polygons')} 个多边形")
         if data.get("review"):
             lines.append("列为待复核：" + "、".join(data["review"]))
-        changes.append(Change(at=entry.at.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+        changes.append(Change(at=entry.at,
                               by=entry.user.name_for_display if entry.user else "系统",
                               action=ACTIONS.get(entry.action, entry.action), lines=lines))
     return changes

@@ -12,7 +12,7 @@ from core.db import UTCDateTime, db, enum_type, utcnow
 from core.enums import LabeledEnum
 from parks.models import ChainNode, Industry, Park
 
-from .stages import Facts, Light, SignType, Stage, milestone_light, worst_light
+from .stages import Facts, Light, SignType, Stage, milestone_light, missing_facts, worst_light
 
 Money = Numeric(14, 2)
 EDITOR_ROLES = (Role.COMMERCE, Role.COUNTY, Role.ADMIN)
@@ -128,9 +128,19 @@ class Project(db.Model):
                    for a in self.approvals)
 
     def facts(self) -> Facts:
-        return Facts(sign_type=self.sign_type, sign_date=self.sign_date, actual_start=self.actual_start,
-                     actual_completion=self.actual_completion, actual_production=self.actual_production,
+        return Facts(sign_type=self.sign_type, sign_date=self.sign_date, project_code=self.project_code,
+                     actual_start=self.actual_start, actual_completion=self.actual_completion,
+                     actual_production=self.actual_production,
                      construction_permit_done=self.construction_permit_done)
+
+    @property
+    def reached_stage(self) -> Stage:
+        """The pipeline stage whose facts the project should have: a paused project's is where it paused."""
+        return self.paused_from if self.stage is Stage.PAUSED and self.paused_from else self.stage
+
+    def gaps(self) -> list[str]:
+        """Its 资料缺项: facts its stage needs that are not on record (keys of stages.FACT_LABELS)."""
+        return missing_facts(self.reached_stage, self.facts())
 
     def key_dates(self) -> list[tuple[str, dt.date | None, dt.date | None]]:
         return [("开工", self.planned_start, self.actual_start),

@@ -16,8 +16,16 @@ from parks.editing import Dependant
 from parks.models import Park
 from parks.queries import park_ids_named
 
-from .models import ApprovalItem, ApprovalItemType, Milestone, Project, ProjectEvent
-from .stages import YELLOW_WINDOW_DAYS, Light, SignType, Stage
+from .models import (
+    CONSTRUCTION_PERMIT,
+    ApprovalItem,
+    ApprovalItemType,
+    ApprovalStatus,
+    Milestone,
+    Project,
+    ProjectEvent,
+)
+from .stages import REQUIRED, YELLOW_WINDOW_DAYS, Light, SignType, Stage
 
 PAGE_SIZE = 50
 
@@ -88,6 +96,25 @@ def light_expression(today: dt.date):
                 else_=literal(Light.GREEN.value))
 
 
+def gaps_expression():
+    """SQL true for a project with 资料缺项, agreeing with Project.gaps(): a fact its stage needs is not on record."""
+    permit_done = exists().where(ApprovalItem.project_id == Project.id, ApprovalItem.status == ApprovalStatus.DONE,
+                                 ApprovalItem.type_id == ApprovalItemType.id,
+                                 ApprovalItemType.name == CONSTRUCTION_PERMIT)
+    missing = {
+        "sign_type": Project.sign_type.is_(None),
+        "sign_date": Project.sign_date.is_(None),
+        "project_code": or_(Project.project_code.is_(None), Project.project_code == ""),
+        "actual_start": Project.actual_start.is_(None),
+        "construction_permit_done": ~permit_done,
+        "actual_completion": Project.actual_completion.is_(None),
+        "actual_production": Project.actual_production.is_(None),
+    }
+    reached = case((Project.stage == Stage.PAUSED, Project.paused_from), else_=Project.stage)
+    return or_(*(and_(reached.in_([stage for stage, needed in REQUIRED.items() if key in needed]), condition)
+                 for key, condition in missing.items()))
+
+
 def light_rank(light_sql):
     return case((light_sql == Light.RED.value, 2), (light_sql == Light.YELLOW.value, 1), else_=0)
 
@@ -105,6 +132,7 @@ class ListFilters:
     q: str = ""
     sort: str = ""
     event: int | None = None  # the signing event (签约活动) that first signed the project
+    gaps: bool = False  # only projects with 资料缺项
 
 
 SORTS = {
@@ -142,6 +170,8 @@ def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple
         query = query.where(light == filters.light.value)
     if filters.event:
         query = query.where(Project.signing_event_id == filters.event)
+    if filters.gaps:
+        query = query.where(gaps_expression())
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         query = query.where(or_(Project.name.ilike(pattern, escape="\\"),
@@ -191,6 +221,25 @@ def lit_projects(user: User, today: dt.date, lights=(Light.RED, Light.YELLOW), *
     query = (query.order_by(light_rank(light).desc(), Project.updated_at.desc(), Project.id)
              .options(selectinload(Project.county)).limit(limit))
     return [(project, Light(value)) for project, value in db.session.execute(query)]
+
+
+def gap_projects(user: User, *, limit: int = 20) -> tuple[list[Project], int]:
+    """The user's visible projects with 资料缺项 (most recently updated first, at most ``limit``), and how many."""
+    query = visible_projects(user).where(gaps_expression())
+    count = db.session.scalar(query.with_only_columns(func.count()))
+    rows = db.session.scalars(query.order_by(Project.updated_at.desc(), Project.id).limit(limit)
+                              .options(selectinload(Project.county))).all()
+    return list(rows), count
+
+
+def data_completeness() -> dict[str, tuple[int, int]]:
+    """资料完整率 per county, city-wide (numbers only): county code → (projects past 在谈 and not 终止, how many
+    of them have no 资料缺项)."""
+    reached = case((Project.stage == Stage.PAUSED, Project.paused_from), else_=Project.stage)
+    query = (select(Project.county_code, func.count(), func.sum(case((gaps_expression(), 0), else_=1)))
+             .where(reached.in_([stage for stage, needed in REQUIRED.items() if needed]))
+             .group_by(Project.county_code))
+    return {code: (total, int(complete or 0)) for code, total, complete in db.session.execute(query)}
 
 
 def park_summary(user: User, park_id: int) -> dict:

@@ -127,10 +127,12 @@ def register_rule(name: str, rule) -> None:
 
 
 def validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.SIGNED,
-              regions: set[str] | None = None) -> dict[str, str]:
+              regions: set[str] | None = None, historical: bool = False) -> dict[str, str]:
     """Check the rules that span fields or need the database; returns field → message.
 
-    ``regions`` (from regions_of_codes()) may be passed by a caller checking many projects at once."""
+    ``regions`` (from regions_of_codes()) may be passed by a caller checking many projects at once.
+    The facts a stage needs are asked of a new project, and may not be removed from one that has them; a
+    project recorded without them (``historical``: a ledger stating its stage) keeps them as 资料缺项."""
     errors: dict[str, str] = {}
     county_code = data.get("county_code")
     county = db.session.get(County, county_code) if county_code else None
@@ -175,7 +177,8 @@ def validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.SI
         problem = project_code_problem(data["project_code"], regions, this_year=clock.today().year)
         if problem:
             errors["project_code"] = problem
-    elif current is not None and PIPELINE_INDEX.get(reached, 0) >= PIPELINE_INDEX[Stage.APPROVAL]:
+    elif current is not None and current.project_code \
+            and PIPELINE_INDEX.get(reached, 0) >= PIPELINE_INDEX[Stage.APPROVAL]:
         errors["project_code"] = "项目进入“前期”阶段后必须填写项目代码。"
     fixed, total = data.get("fixed_asset_investment"), data.get("total_investment")
     if total is None:
@@ -184,7 +187,9 @@ def validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.SI
         errors["total_investment"] = "总投资不能为负数。"
     if fixed is not None and total is not None and fixed > total:
         errors["fixed_asset_investment"] = "固定资产投资不能大于总投资。"
-    if reached is not Stage.NEGOTIATING and (data.get("sign_type") is None or data.get("sign_date") is None):
+    had_sign_facts = current is None or (current.sign_type is not None and current.sign_date is not None)
+    if reached is not Stage.NEGOTIATING and not historical and had_sign_facts \
+            and (data.get("sign_type") is None or data.get("sign_date") is None):
         errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
     if data.get("sign_date") and data["sign_date"] > clock.today():
         errors["sign_date"] = "签约日期不能晚于今天。"

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit, clock
 from core.auth.models import Role, User
@@ -32,9 +33,11 @@ def check_version(project: Project, version: int | None) -> None:
 
 
 def touch(project: Project, by: User) -> None:
-    # Any change to a project or its items bumps its version, so every edit form goes stale.
+    # Any change to a project or its items bumps its version, so every edit form goes stale: flagged, so the
+    # UPDATE (and the bump) happens even when the clock reads the same as at the last change.
     project.updated_at = utcnow()
     project.updated_by_id = by.id
+    flag_modified(project, "updated_at")
 
 
 def record_event(project: Project, by: User, kind: EventKind, field: str = "", label: str = "",
@@ -67,19 +70,21 @@ def create_project(data: dict, *, by: User, stage: Stage = Stage.SIGNED) -> Proj
     return project
 
 
-def checked_new(data: dict, *, by: User, stage: Stage, regions: set[str] | None = None) -> dict:
-    """create_project's permission and rule checks; returns the cleaned data or raises."""
+def checked_new(data: dict, *, by: User, stage: Stage, regions: set[str] | None = None,
+                historical: bool = False) -> dict:
+    """create_project's permission and rule checks; returns the cleaned data or raises.
+
+    ``historical``: a project recorded in the stage a ledger states (any pipeline stage), the facts its gates
+    would ask for left as 资料缺项 rather than refused."""
     if not can_edit_projects(by):
         raise NotAllowed("您没有登记项目的权限。")
     data = rules.clean(data)
     if by.role is Role.COUNTY:
         data["county_code"] = by.county_code
     require_editor(data.get("county_code"), by)
-    if stage not in (Stage.NEGOTIATING, Stage.SIGNED):
+    if stage not in (stages.PIPELINE if historical else (Stage.NEGOTIATING, Stage.SIGNED)):
         raise rules.ProjectInvalid({"": "新项目只能从“在谈”或“签约”阶段开始。"})
-    errors = rules.validate(data, current=None, new_stage=stage, regions=regions)
-    if stage is Stage.SIGNED and (data.get("sign_type") is None or data.get("sign_date") is None):
-        errors.setdefault("sign_date", "已签约的项目必须填写签约类型和签约日期。")
+    errors = rules.validate(data, current=None, new_stage=stage, regions=regions, historical=historical)
     if errors:
         raise rules.ProjectInvalid(errors)
     return data
@@ -112,7 +117,9 @@ def update_project(project: Project, data: dict, *, version: int | None, by: Use
         data["county_code"] = project.county_code  # a county official cannot move a project away
     require_editor(data.get("county_code"), by)
     errors = rules.validate(data, current=project)
-    if project.sign_type != data.get("sign_type") and project.stage is not Stage.NEGOTIATING:
+    # One recorded without it (a ledger's 资料缺项) may have it filled in here.
+    if project.sign_type is not None and project.sign_type != data.get("sign_type") \
+            and project.stage is not Stage.NEGOTIATING:
         errors.setdefault("sign_type", "签约类型不能直接修改；协议转合同请使用“协议转合同”操作。")
     if errors:
         raise rules.ProjectInvalid(errors)
@@ -138,21 +145,27 @@ def update_project(project: Project, data: dict, *, version: int | None, by: Use
 
 
 def change_stage(project: Project, target: Stage | str, *, version: int | None, by: User,
-                 reason: str = "", resume_date: dt.date | None = None) -> None:
-    """Move a project to ``target`` if the stage rules and gates allow it."""
+                 reason: str = "", resume_date: dt.date | None = None, historical: bool = False) -> None:
+    """Move a project to ``target`` if the stage rules and gates allow it.
+
+    ``historical``: record a later pipeline stage a ledger states, without its gates (what they would ask
+    for stays a 资料缺项); never backwards, never out of a pause."""
     require_editor(project.county_code, by)
     check_version(project, version)
     try:
         target = Stage(target)
     except ValueError:
         raise rules.ProjectInvalid({"to_stage": "未知的阶段。"}) from None
-    problems = stages.transition_problems(project.stage, target, project.facts(), reason=reason,
-                                          resume_date=resume_date, paused_from=project.paused_from,
-                                          today=clock.today())
+    if historical:
+        forward = project.stage in stages.PIPELINE and target in stages.PIPELINE \
+            and stages.PIPELINE.index(target) > stages.PIPELINE.index(project.stage)
+        problems = [] if forward else [f"台账只能把项目从“{project.stage.label}”向后推进，不能改为“{target.label}”。"]
+    else:
+        problems = stages.transition_problems(project.stage, target, project.facts(), reason=reason,
+                                              resume_date=resume_date, paused_from=project.paused_from,
+                                              today=clock.today())
     if problems:
         raise rules.ProjectInvalid({"to_stage": " ".join(problems)})
-    if target in (Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING) and not project.project_code:
-        raise rules.ProjectInvalid({"to_stage": f"进入“{target.label}”阶段还缺少：项目代码。"})
     old_stage, reason = project.stage, (reason or "").strip()
     changes = [("stage", old_stage, target)]
     if target is Stage.PAUSED:

@@ -45,10 +45,39 @@ class Facts:
 
     sign_type: SignType | None = None
     sign_date: dt.date | None = None
+    project_code: str | None = None
     actual_start: dt.date | None = None
     actual_completion: dt.date | None = None
     actual_production: dt.date | None = None
     construction_permit_done: bool = False
+
+
+FACT_LABELS = {
+    "sign_type": "签约类型（协议或合同）",
+    "sign_date": "签约日期",
+    "project_code": "项目代码",
+    "actual_start": "实际开工日期",
+    "construction_permit_done": "前期手续“施工许可”已办结",
+    "actual_completion": "实际竣工日期",
+    "actual_production": "实际投产日期",
+}
+# What entering each stage asks for. Entering 投产 does not ask again for the 竣工 date its own gate asked for.
+GATES: dict[Stage, tuple[str, ...]] = {
+    Stage.SIGNED: ("sign_type", "sign_date"),
+    Stage.APPROVAL: ("sign_type", "sign_date", "project_code"),
+    Stage.STARTED: ("sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done"),
+    Stage.COMPLETED: ("sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done",
+                      "actual_completion"),
+    Stage.PRODUCING: ("sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done",
+                      "actual_production"),
+}
+# The facts a project in each stage should have on record: every gate on its way there. Those it lacks are its
+# 资料缺项 (a ledger states the stage; the app never invents the facts).
+REQUIRED: dict[Stage, tuple[str, ...]] = {
+    stage: tuple(dict.fromkeys(key for earlier in PIPELINE[:PIPELINE.index(stage) + 1]
+                               for key in GATES.get(earlier, ())))
+    for stage in PIPELINE
+}
 
 
 def next_stage(stage: Stage) -> Stage | None:
@@ -57,26 +86,21 @@ def next_stage(stage: Stage) -> Stage | None:
     return PIPELINE[PIPELINE.index(stage) + 1]
 
 
+def _lacking(keys, facts: Facts) -> list[str]:
+    return [key for key in keys if not getattr(facts, key)]
+
+
 def gate_problems(target: Stage, facts: Facts) -> list[str]:
     """What is missing before a project may enter ``target``; empty when nothing is."""
-    missing = []
-    if target in (Stage.SIGNED, Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING):
-        if facts.sign_type is None:
-            missing.append("签约类型（协议或合同）")
-        if facts.sign_date is None:
-            missing.append("签约日期")
-    if target in (Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING):
-        if facts.actual_start is None:
-            missing.append("实际开工日期")
-        if not facts.construction_permit_done:
-            missing.append("前期手续“施工许可”已办结")
-    if target is Stage.COMPLETED and facts.actual_completion is None:
-        missing.append("实际竣工日期")
-    if target is Stage.PRODUCING and facts.actual_production is None:
-        missing.append("实际投产日期")
+    missing = _lacking(GATES.get(target, ()), facts)
     if not missing:
         return []
-    return [f"进入“{target.label}”阶段还缺少：" + "、".join(missing) + "。"]
+    return [f"进入“{target.label}”阶段还缺少：" + "、".join(FACT_LABELS[key] for key in missing) + "。"]
+
+
+def missing_facts(reached: Stage | None, facts: Facts) -> list[str]:
+    """The facts (keys of FACT_LABELS) a project that has reached ``reached`` lacks: its 资料缺项."""
+    return _lacking(REQUIRED.get(reached, ()), facts)
 
 
 def transition_problems(current: Stage, target: Stage, facts: Facts, *, reason: str = "",

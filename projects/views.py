@@ -24,7 +24,7 @@ from .forms import (
     StageForm,
 )
 from .models import EDITOR_ROLES, can_edit_projects
-from .stages import Light, SignType, Stage, allowed_targets, milestone_light, next_stage
+from .stages import FACT_LABELS, Light, SignType, Stage, allowed_targets, milestone_light, next_stage
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 admin_bp = Blueprint("approval_types", __name__, url_prefix="/admin/approval-types")
@@ -84,7 +84,8 @@ def index():
         year=form.year.data if not form.year.errors else None,
         major=bool(form.major.data),
         light=Light(form.light.data) if form.light.data and not form.light.errors else None,
-        q=(form.q.data or "").strip()[:100],
+        gaps=bool(form.gaps.data),
+        q=(form.q.data or "").strip()[:100] if not form.q.errors else "",
         sort=form.sort.data if not form.sort.errors else "")
     # type=int: anything int() refuses ("abc", "²", which str.isdigit() accepts) means page 1.
     page = request.args.get("page", 1, type=int)
@@ -136,6 +137,7 @@ def render_detail(project, status: int = 200, **forms):
     today = clock.today()
     can_edit = project.editable_by(current_user)
     context = {"project": project, "today": today, "light": project.light(today), "can_edit": can_edit,
+               "gaps": [(FACT_LABELS[key], key) for key in project.gaps()],
                "key_rows": [(label, planned, actual, milestone_light(planned, actual, today))
                             for label, planned, actual in project.key_dates()],
                "panels": [panel(project, can_edit, forms)

@@ -1,6 +1,7 @@
 """Test fixtures: one app per session on a migrated database (SQLite file or TEST_DATABASE_URL)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from typing import NamedTuple
@@ -10,6 +11,7 @@ from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from core import clock
 from core.app import create_app
 from core.auth import models as auth_models
 from core.db import db
@@ -124,6 +126,20 @@ def seeded(reference):
     missing) must come after this one."""
     reference.counties.insert()
     reference.parks.insert()
+
+
+@pytest.fixture
+def freeze(app, monkeypatch):
+    """freeze(moment): from now on clock.now() is ``moment`` in the app and here (clock.today() its China
+    date; rows saved from then on carry it as their timestamps). The clock may jump days past the logins
+    made before it, so their idle and age limits are lifted for the test."""
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 100 * 24 * 60)
+    monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_HOURS", 100 * 24)
+
+    def at(moment: dt.datetime) -> dt.datetime:
+        monkeypatch.setattr(clock, "now", lambda: moment)
+        return moment
+    return at
 
 
 @pytest.fixture

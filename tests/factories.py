@@ -1,8 +1,10 @@
 """Factories: make_user and friends build real rows through the services, with overrides."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
+from core import clock
 from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
@@ -20,6 +22,11 @@ def make_user(role: Role | str = Role.COMMERCE, *, username: str | None = None,
                                      county=county, **overrides)
     db.session.commit()
     return user
+
+
+def sanming(month: int, day: int, hour: int = 0, minute: int = 0, *, year: int = 2026) -> dt.datetime:
+    """A wall-clock moment in Sanming (China time) as the UTC instant the app stores and clock.now() gives."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=clock.LOCAL_TZ).astimezone(dt.UTC)
 
 
 def seed_project_reference() -> None:

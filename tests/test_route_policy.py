@@ -124,6 +124,7 @@ POLICY: dict[str, Policy] = {
     "ledgers.upload": Policy("editor", {"GET": PAGE, "POST": REJECTED}),  # POST: the dry-run preview, saves nothing
     "ledgers.confirm": Policy("editor", {"POST": REJECTED}),
     "ledgers.batches": Policy("editor", {"GET": PAGE}),
+    "ledgers.sample": Policy("editor", {"GET": PAGE}),
     "ledgers.revert": Policy("admin", {"POST": (302, "/ledgers/batches")},
                              saves=("project", "approval_item", "project_event", "import_batch", "audit_entry")),
     "ledgers.export": Policy("reader", {"GET": PAGE}),

@@ -9,6 +9,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from core.clock import local_date
 from core.inputs import xml_safe
 from projects.reports.models import BlockerCategory
 from projects.stages import SignType, Stage
@@ -19,7 +20,7 @@ PERCENT_FORMAT = "0.0%"
 # Text a spreadsheet would read as a formula (or DDE payload): =, +, -, @, tab and CR.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况")
+SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况", "资料完整率")
 
 
 def _money(value) -> float:
@@ -46,7 +47,7 @@ def _project_frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
             elif key == "escalated":
                 value = "是" if value else "否"
             elif key == "created_at":
-                value = value.date() if value else None
+                value = local_date(value)
             elif isinstance(value, Decimal):
                 value = float(value)
             elif value is None and key not in DATE_KEYS:
@@ -98,6 +99,10 @@ def _frames(data: dict) -> dict[str, tuple[pd.DataFrame, set[str], set[str], set
                                   "完成率": r["rate"]} for r in data["completeness"]],
                                 columns=["排名", "县（市、区）", "应报", "已报", "完成率"])
 
+    data_columns = ["县（市、区）", "签约以后的项目", "资料完整", "有资料缺项", "资料完整率"]
+    data_completeness = pd.DataFrame([dict(zip(data_columns, (r["name"], r["total"], r["complete"], r["gaps"], r["rate"])))
+                                      for r in data["data_completeness"]], columns=data_columns)
+
     def headers(columns, keys):
         return {columns[k] for k in keys if k in columns}
 
@@ -114,6 +119,7 @@ def _frames(data: dict) -> dict[str, tuple[pd.DataFrame, set[str], set[str], set
         SHEETS[5]: (_project_frame(data["blockers"], BLOCKER_COLUMNS), set(), headers(BLOCKER_COLUMNS, DATE_KEYS),
                     set()),
         SHEETS[6]: (completeness, set(), set(), {"完成率"}),
+        SHEETS[7]: (data_completeness, set(), set(), {"资料完整率"}),
     }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Select, func
 from core.auth.models import County, Role, User
 from core.clock import next_month
 from core.db import db
-from maps.dashboard.queries import completeness_ranking, per_current_county
+from maps.dashboard.queries import completeness_ranking, data_completeness_ranking, per_current_county
 from parks.models import Industry, Park
 from projects.events.models import SigningEvent
 from projects.models import Project
@@ -86,4 +86,5 @@ def briefing_data(user: User, month: dt.date, today: dt.date) -> dict:
         "red": _project_rows(user, light == Light.RED.value, order=[Project.total_investment.desc()]),
         "blockers": _open_blockers(user),
         "completeness": completeness_ranking(month),
+        "data_completeness": data_completeness_ranking(),
     }

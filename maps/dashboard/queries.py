@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import Select, and_, extract, func, or_, select
 
+from core import clock
 from core.auth.models import County, User
 from core.db import db
 from parks.models import Industry
 from projects.events.models import SigningEvent
 from projects.models import Project
-from projects.queries import light_expression, visible_projects
+from projects.queries import data_completeness, light_expression, visible_projects
 from projects.reports.queries import completeness_by_county
 from projects.stages import Light, SignType, Stage
 
@@ -62,13 +63,13 @@ def _money(value) -> Decimal:
     return Decimal(value or 0)
 
 
-def _stalled(now: dt.datetime):
-    """No update for STALLED_DAYS days, and not finished (投产) or dropped (终止)."""
-    return and_(Project.updated_at < now - dt.timedelta(days=STALLED_DAYS),
+def _stalled(today: dt.date):
+    """No update for STALLED_DAYS China days before today, and not finished (投产) or dropped (终止)."""
+    return and_(Project.updated_at < clock.day_start(today - dt.timedelta(days=STALLED_DAYS)),
                 Project.stage.not_in([Stage.PRODUCING, Stage.DROPPED]))
 
 
-def headline_figures(user: User, filters: DashboardFilters, today: dt.date, now: dt.datetime) -> dict:
+def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> dict:
     """The headline figures and the stage funnel of the user's signed projects in the period and scope."""
     light = light_expression(today)
     contract_first = Project.signed_as == SignType.CONTRACT
@@ -86,7 +87,7 @@ def headline_figures(user: User, filters: DashboardFilters, today: dt.date, now:
         func.coalesce(func.sum(Project.funds_arrived).filter(under_contract), 0).label("funds_arrived"),
         func.coalesce(func.sum(Project.total_investment).filter(under_contract), 0).label("contract_investment"),
         func.count().filter(light == Light.RED.value).label("red"),
-        func.count().filter(_stalled(now)).label("stalled"),
+        func.count().filter(_stalled(today)).label("stalled"),
         func.count().filter(or_(Project.stage.in_([Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING]),
                                 Project.actual_start.is_not(None))).label("reached_approval"),
         func.count().filter(Project.actual_start.is_not(None)).label("reached_started"),
@@ -196,11 +197,23 @@ def red_list(user: User, filters: DashboardFilters, today: dt.date) -> list[dict
     return _project_list(_scoped(user, filters).where(light == Light.RED.value), [Project.total_investment.desc()])
 
 
-def stalled_list(user: User, filters: DashboardFilters, now: dt.datetime) -> list[dict]:
+def stalled_list(user: User, filters: DashboardFilters, today: dt.date) -> list[dict]:
     """The user's projects with no update for 30 days (not 投产 or 终止), longest-quiet first."""
-    return _project_list(_scoped(user, filters).where(_stalled(now)), [Project.updated_at])
+    return _project_list(_scoped(user, filters).where(_stalled(today)), [Project.updated_at])
 
 
 def completeness_ranking(month: dt.date) -> list[dict]:
     """Each current county's share of ``month``'s progress reports filed, best first (ties by division code)."""
     return sorted(completeness_by_county(month), key=lambda r: (r["rank"], r["code"]))
+
+
+def data_completeness_ranking() -> list[dict]:
+    """Each current county's 资料完整率 (projects past 在谈 without 资料缺项), in the counties' order."""
+    figures = data_completeness()
+    rows = []
+    for code, name in db.session.execute(select(County.code, County.name).where(County.successor_code.is_(None))
+                                         .order_by(County.position, County.code)):
+        total, complete = figures.get(code, (0, 0))
+        rows.append({"code": code, "name": name, "total": total, "complete": complete, "gaps": total - complete,
+                     "rate": _rate(complete, total)})
+    return rows

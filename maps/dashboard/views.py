@@ -46,14 +46,15 @@ def index():
     """Show the leaders' dashboard: headline figures, funnel, tables by county, industry and event, red and
     stalled lists."""
     form, filters, ignored = _filters()
-    today, now = clock.today(), clock.now()
+    today = clock.today()
     month = clock.month_start(today)
     return render_template(
         "dashboard/index.html", form=form, filters=filters, ignored=ignored,
-        figures=queries.headline_figures(current_user, filters, today, now),
+        figures=queries.headline_figures(current_user, filters, today),
         ranking=queries.county_ranking(filters, today),
         industries=queries.by_industry(current_user, filters, today),
         events=queries.by_event(current_user, filters, today),
-        red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, now),
+        red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, today),
         completeness=queries.completeness_ranking(month), month=month,
-        stalled_days=queries.STALLED_DAYS, cst=clock.LOCAL_TZ, list_limit=queries.LIST_LIMIT, today=today)
+        data_completeness=queries.data_completeness_ranking(),
+        stalled_days=queries.STALLED_DAYS, list_limit=queries.LIST_LIMIT, today=today)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from core import clock
 from core.auth.models import Role, User
 from core.db import db
 from core.validators import company_key
@@ -37,7 +38,7 @@ def _leads(rng, count: int, parks, today: dt.date, now) -> int:
                     status_changed_at=created + dt.timedelta(days=rng.randrange(0, 5)), created_at=created, updated_at=created)
         db.session.add(lead)
         if status is not LeadStatus.NEW or rng.random() < 0.5:
-            first = (created.astimezone(dt.UTC) + dt.timedelta(days=rng.randrange(0, 3))).date()
+            first = clock.local_date(created + dt.timedelta(days=rng.randrange(0, 3)))
             for step in range(rng.randrange(1, 4)):
                 day = min(today, first + dt.timedelta(days=step * rng.randrange(5, 25)))
                 lead.follow_ups.append(FollowUp(date=day, kind=rng.choice(list(FollowUpKind)),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from core import clock
 from core.auth.models import Role, User
 from core.db import db
 from core.errors import NotAllowed
@@ -55,31 +56,36 @@ OVERDUE_LABELS = {
 }
 
 
-def lead_overdue_columns(clocks: LeadClocks, now: dt.datetime, today: dt.date) -> dict:
-    """SQL flags, one per clock, that are true when a lead has missed that deadline."""
+def lead_overdue_columns(clocks: LeadClocks, today: dt.date) -> dict:
+    """SQL flags, one per clock, that are true when a lead has missed that deadline. A clock of N days from a
+    moment on China day D runs through day D+N and is overdue from the local midnight that ends it, like the
+    date clocks (a follow-up date, a next step's due date)."""
     any_follow_up = exists(select(FollowUp.id).where(FollowUp.lead_id == Lead.id))
     last_follow_up = select(func.max(FollowUp.date)).where(FollowUp.lead_id == Lead.id).scalar_subquery()
     latest_next_due = (select(FollowUp.next_due).where(FollowUp.lead_id == Lead.id)
                        .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1).scalar_subquery())
     is_new = Lead.status == LeadStatus.NEW
     open_status = Lead.status.in_([LeadStatus.NEW, LeadStatus.ASSESSING, LeadStatus.NEGOTIATING])
+
+    def before_day(days: int) -> dt.datetime:
+        return clock.day_start(today - dt.timedelta(days=days))
+
     return {
-        "first_response": and_(is_new, ~any_follow_up,
-                               Lead.created_at < now - dt.timedelta(days=clocks.first_response)),
-        "assess": and_(is_new, Lead.created_at < now - dt.timedelta(days=clocks.assess)),
+        "first_response": and_(is_new, ~any_follow_up, Lead.created_at < before_day(clocks.first_response)),
+        "assess": and_(is_new, Lead.created_at < before_day(clocks.assess)),
         # Quiet for too long: neither a follow-up nor the move to 在谈 within the window.
         "follow_up": and_(Lead.status == LeadStatus.NEGOTIATING,
-                          Lead.status_changed_at < now - dt.timedelta(days=clocks.follow_up),
+                          Lead.status_changed_at < before_day(clocks.follow_up),
                           or_(last_follow_up.is_(None), last_follow_up < today - dt.timedelta(days=clocks.follow_up))),
         "next_due": and_(open_status, latest_next_due.is_not(None), latest_next_due < today),
     }
 
 
-def leads_with_flags(user: User, clocks: LeadClocks, now: dt.datetime, today: dt.date, *,
+def leads_with_flags(user: User, clocks: LeadClocks, today: dt.date, *,
                      status: LeadStatus | None = None, overdue_only: bool = False, owner_id: int | None = None,
                      q: str = "", limit: int | None = None, lead_id: int | None = None):
     """Rows of (lead, [overdue labels]) the user may see, newest first, overdue ones first."""
-    flags = lead_overdue_columns(clocks, now, today)
+    flags = lead_overdue_columns(clocks, today)
     any_overdue = or_(*flags.values())
     query = visible_leads(user).add_columns(*(flag.label(name) for name, flag in flags.items()))
     if status is not None:

@@ -244,7 +244,7 @@ def add_follow_up(lead: Lead, *, date: dt.date, kind: FollowUpKind | str, summar
         errors["summary"] = "请填写跟进情况。"
     if date > clock.today():
         errors["date"] = "跟进日期不能晚于今天。"
-    if date < lead.created_at.astimezone(clock.LOCAL_TZ).date():
+    if date < clock.local_date(lead.created_at):
         errors["date"] = "跟进日期不能早于线索登记日期。"
     if next_due is not None and next_due < date:
         errors["next_due"] = "下一步的期限不能早于本次跟进日期。"

@@ -41,7 +41,7 @@ def index():
     status = request.args.get("status", "")
     status = LeadStatus(status) if status in {s.value for s in LeadStatus} else None
     mine = request.args.get("mine") == "1"
-    rows = queries.leads_with_flags(current_user, _clocks(), clock.now(), clock.today(), status=status,
+    rows = queries.leads_with_flags(current_user, _clocks(), clock.today(), status=status,
                                     overdue_only=request.args.get("overdue") == "1",
                                     owner_id=current_user.id if mine else None,
                                     q=(request.args.get("q") or "").strip()[:100], limit=500)
@@ -79,7 +79,7 @@ def detail(lead_id: int):
 
 
 def _render_detail(lead, status: int = 200, **forms):
-    rows = queries.leads_with_flags(current_user, _clocks(), clock.now(), clock.today(), lead_id=lead.id)
+    rows = queries.leads_with_flags(current_user, _clocks(), clock.today(), lead_id=lead.id)
     overdue = rows[0][1] if rows else []
     can_edit = lead.editable_by(current_user)
     context = {"lead": lead, "overdue": overdue, "can_edit": can_edit,

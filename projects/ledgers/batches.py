@@ -24,6 +24,23 @@ class RevertRefused(InvalidInput):
     """The batch cannot be reverted honestly (already reverted, or its projects changed since)."""
 
 
+def record_batch(*, digest: str, filename: str, by: User, rows: int, created: list[int], updated: dict[int, dict],
+                 unchanged: int, blockers: list[int], events: list[int]) -> ImportBatch:
+    """Record an import as a batch: what it created and each updated project's former state, for revert."""
+    versions = dict(db.session.execute(select(Project.id, Project.version)
+                                       .where(Project.id.in_(created + list(updated) or [0]))).all())
+    changes = {"created": created, "updated": {str(k): v for k, v in updated.items()},
+               "versions": {str(k): n for k, n in versions.items()}, "blockers": blockers, "events": events}
+    batch = ImportBatch(sha256=digest, file_sha256=digest, filename=(filename or "")[:255], user_id=by.id,
+                        rows_total=rows, created_count=len(created), updated_count=len(updated),
+                        unchanged_count=unchanged, changes=json.dumps(changes, ensure_ascii=False))
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("import_batch", batch.id, "imported", by, filename=batch.filename, sha256=digest,
+                 created=len(created), updated=len(updated))
+    return batch
+
+
 def revert_batch(batch: ImportBatch, *, by: User) -> dict[str, int]:
     """Undo a batch: delete the projects it created, restore the fields and stage of those it updated.
 

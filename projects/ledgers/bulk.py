@@ -32,9 +32,11 @@ class BulkCreator:
                       *db.session.scalars(select(User).where(User.role == Role.LEADER))]
         self.pending: list[tuple[dict, Stage]] = []
 
-    def add(self, data: dict, *, stage: Stage = Stage.SIGNED) -> dict:
-        """Check one project as create_project does and queue it; returns its cleaned data."""
-        data = services.checked_new(data, by=self.by, stage=stage, regions=self.regions)
+    def add(self, data: dict, *, stage: Stage = Stage.SIGNED, historical: bool = False) -> dict:
+        """Check one project as create_project does and queue it; returns its cleaned data.
+
+        ``historical``: in the stage its ledger states, the facts that stage needs left as 资料缺项."""
+        data = services.checked_new(data, by=self.by, stage=stage, regions=self.regions, historical=historical)
         self.pending.append((data, stage))
         return data
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.auth.models import Role, User
 from core.auth.queries import resolve_county
 from core.db import db
-from core.excel import MAX_FILE_BYTES, ExcelUnreadable
+from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable
 from core.transaction import transaction
 
 from . import export, importer
@@ -22,7 +22,7 @@ def init_app(app) -> None:
 
 @click.group("ledger")
 def ledger():
-    """导入、导出项目台账（.xlsx）。"""
+    """导入（.xlsx、.xls、.csv）、导出（.xlsx）项目台账。"""
 
 
 def _ledger_user(username: str | None):
@@ -54,13 +54,17 @@ def _read(path: str) -> bytes:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="只校验并预览，不写入数据库")
 @click.option("--user", "username", default=None, help="以该用户的名义导入（默认：第一个管理员）")
-def ledger_import(path, dry_run, username):
-    """导入台账：整表校验，任何一行有误则全部不导入（逐行列出问题，退出码 1）；文件无法读取退出码 2。"""
+@click.option("--strict", is_flag=True, help="严格校验：按阶段门槛逐级推进，缺少阶段资料的行整表拒绝（默认记为资料缺项）")
+def ledger_import(path, dry_run, username, strict):
+    """导入台账：整表校验，任何一行有误则全部不导入（逐行列出问题，退出码 1）；文件无法读取退出码 2。
+
+    项目按台账所载阶段记录；该阶段应有而台账没有的资料（项目代码、施工许可、实际日期等）记为资料缺项并列出。"""
     data = _read(path)
     user = _ledger_user(username)
     try:
         with transaction(commit=not dry_run):
-            outcome = importer.import_ledger(data, by=user, filename=os.path.basename(path), dry_run=dry_run)
+            outcome = importer.import_ledger(data, by=user, filename=os.path.basename(path), dry_run=dry_run,
+                                             strict=strict)
     except importer.SheetRefused as refused:
         _notices(refused.outcome)
         for line in refused.outcome.report.lines():

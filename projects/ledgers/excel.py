@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from openpyxl.utils.datetime import from_excel
 
-from core.excel import FORMULA, ROW_COLUMN, Column, ImportReport, read_sheet, rows_frame, workbook_bytes, write_sheet
+from core.excel import Column, ImportReport, Sheet, read_sheets, rows_frame, where, workbook_bytes, write_sheet
 from core.inputs import DATE_RANGE_MESSAGE, check_money, clean_text, date_in_range
+from core.spreadsheets import FORMULA
 from projects.stages import SignType, Stage
 
 # field → the header names ledgers use for it (compared after normalise()).
@@ -89,25 +90,27 @@ class Refs:
     counties: dict[str, str]  # code, name or short name (old ones too) → current county code
     county_names: dict[str, str]  # current code → name
     industries: dict[str, int]  # name, code-alias → id
-    parks: dict[str, tuple[int, str]]  # name or former name → (id, county code)
-    park_notes: dict[str, str] = field(default_factory=dict)  # name → what the report says of it (retired, renamed)
+    parks: dict[str, tuple[int, str, str]]  # name or former name → (id, county code, notice or "") (park_names)
 
 
 @dataclass
 class LedgerRow:
-    """One sheet row as plain values; ``present`` names the fields whose column the sheet has."""
+    """One sheet row as plain values; ``headers`` names the fields whose column the sheet has."""
 
     row: int
     values: dict
-    present: frozenset
     headers: dict[str, str] = field(default_factory=dict)  # field → header as written
+    sheet: str = ""  # the sheet's name when the workbook has several
+
+    @property
+    def where(self) -> str:
+        return where(self.sheet, self.row)
 
 
 @dataclass
 class Parsed:
     rows: list[LedgerRow]
     report: ImportReport
-    headers: dict[str, str]  # field → header as written (for messages)
 
 
 def _cell_text(value) -> str:
@@ -224,33 +227,42 @@ def _is_skipped(values: list) -> bool:
 
 
 def parse_ledger(data: bytes, refs: Refs) -> Parsed:
-    """Read a ledger and turn each data row into plain values; every problem is reported, none raised.
+    """Read a ledger (.xlsx, .xls or .csv; every sheet with a header) and turn each data row into plain values;
+    every problem is reported, none raised. Raises core.spreadsheets.ExcelUnreadable when the file itself
+    cannot be read safely."""
+    book = read_sheets(data, is_known)
+    report = ImportReport(notices=list(book.notices), sheets=[sheet.name for sheet in book.sheets])
+    rows = [row for sheet in book.sheets for row in _sheet_rows(sheet, refs, report)]
+    report.data_rows = len(rows)
+    if not rows and report.ok:
+        report.add(None, "", "表中没有可导入的数据行。")
+    _check_parks(rows, refs, report)
+    _check_duplicates(rows, report)
+    return Parsed(rows, report)
 
-    Raises core.excel.ExcelUnreadable when the file itself cannot be read safely."""
-    sheet = read_sheet(data, is_known)
-    report = ImportReport(header_rows=sheet.header_rows)
-    fields: dict[int, str] = {}
-    headers: dict[str, str] = {}
-    scales: dict[str, int] = {}
+
+def _sheet_rows(sheet: Sheet, refs: Refs, report: ImportReport) -> list[LedgerRow]:
+    """One sheet's rows; none when its header lacks a required column (the problem is reported)."""
+    fields, headers, scales = {}, {}, {}  # column index → field; field → header as written; field → 万元 per unit
+    header_row, tab = sheet.header_rows[-1], sheet.name
     for index, header in enumerate(sheet.columns):
         name = field_for(header)
         if name is None:
             if header and normalise(header) not in GROUP_NAMES:
-                report.notices.append(f"未识别的列“{header}”（第{sheet.header_rows[-1]}行）：已忽略。")
+                report.notices.append(f"未识别的列“{header}”（{where(tab, header_row)}）：已忽略。")
             continue
         if name in headers:
-            report.add(sheet.header_rows[-1], header, f"与“{headers[name]}”列重复。")
+            report.add(header_row, header, f"与“{headers[name]}”列重复。", sheet=tab)
             continue
         fields[index], headers[name] = name, header
         if "亿元" in header:
             scales[name] = 10000
-    for name in REQUIRED:
-        if name not in headers:
-            label = COLUMN_VARIANTS[name][0]
-            report.add(sheet.header_rows[-1], label, f"缺少必需的列“{label}”。")
+    missing = [COLUMN_VARIANTS[name][0] for name in REQUIRED if name not in headers]
+    for label in missing:
+        report.add(header_row, label, f"缺少必需的列“{label}”。", sheet=tab)
+    if missing or any(p.sheet == tab and p.row == header_row for p in report.problems):
+        return []
     rows: list[LedgerRow] = []
-    if not report.ok:
-        return Parsed(rows, report, headers)
     width = len(sheet.columns)
     for record in sheet.frame.itertuples(index=False, name=None):
         number, cells = record[-1], list(record[:width])
@@ -261,7 +273,7 @@ def parse_ledger(data: bytes, refs: Refs) -> Parsed:
         for index, name in fields.items():
             header, raw = headers[name], cells[index]
             if isinstance(raw, tuple) and raw and raw[0] == FORMULA:
-                report.add(number, header, f"单元格是公式（{str(raw[1])[:40]}），系统不计算公式；请先“选择性粘贴为数值”。")
+                report.add(number, header, f"单元格是公式（{str(raw[1])[:40]}），系统不计算公式；请先“选择性粘贴为数值”。", sheet=tab)
                 continue
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
@@ -270,18 +282,13 @@ def parse_ledger(data: bytes, refs: Refs) -> Parsed:
                     raw = clean_text(raw, header)
                 values[name] = _convert(name, raw, refs, scales.get(name, 1), values)
             except ValueError as exc:
-                report.add(number, header, str(exc))
+                report.add(number, header, str(exc), sheet=tab)
         for name in REQUIRED:
-            if name in headers and name not in values and not any(
-                    p.row == number and p.column == headers[name] for p in report.problems):
-                report.add(number, headers[name], "必填，不能为空。")
-        rows.append(LedgerRow(number, values, frozenset(headers), headers))
-    report.data_rows = len(rows)
-    if not rows and report.ok:
-        report.add(None, "", "表中没有可导入的数据行。")
-    _check_parks(rows, refs, report)
-    _check_duplicates(rows, report)
-    return Parsed(rows, report, headers)
+            if name not in values and not any(
+                    p.sheet == tab and p.row == number and p.column == headers[name] for p in report.problems):
+                report.add(number, headers[name], "必填，不能为空。", sheet=tab)
+        rows.append(LedgerRow(number, values, headers, tab))
+    return rows
 
 
 def _convert(name: str, raw, refs: Refs, scale: int, values: dict):
@@ -307,11 +314,10 @@ def _convert(name: str, raw, refs: Refs, scale: int, values: dict):
             raise ValueError(f"“{text}”不是可识别的产业（如 氟新材料/氟化工、石墨烯、稀土、医药）。")
         return found
     if name == "park":
-        key = "".join(text.split())
-        park = refs.parks.get(key)
+        park = refs.parks.get("".join(text.split()))
         if park is None:
             raise ValueError(f"园区“{text}”不在园区名录中（可留空）。")
-        return (*park, key)  # the name as written: a retired or former name gets a notice
+        return park
     limits = {"name": 200, "investor_name": 200, "event": 100, "responsible_unit": 200, "project_code": 24,
               "leader": 64}
     if name in limits and len(text) > limits[name]:
@@ -320,31 +326,27 @@ def _convert(name: str, raw, refs: Refs, scale: int, values: dict):
 
 
 def _check_parks(rows: list[LedgerRow], refs: Refs, report: ImportReport) -> None:
-    noted: dict[str, list[int]] = {}
     for row in rows:
         park, county = row.values.get("park"), row.values.get("county")
         if park and county and park[1] != county:
-            report.add(row.row, row.headers["park"],
-                       f"园区不在{refs.county_names.get(county, county)}（它属于{refs.county_names.get(park[1], park[1])}）。")
-        if park and park[2] in refs.park_notes:
-            noted.setdefault(park[2], []).append(row.row)
-    for name, numbers in noted.items():
-        report.notices.append(f"{refs.park_notes[name]}（第{'、'.join(map(str, numbers))}行）。")
+            here, there = refs.county_names.get(county, county), refs.county_names.get(park[1], park[1])
+            report.add(row.row, row.headers["park"], f"园区不在{here}（它属于{there}）。", sheet=row.sheet)
 
 
 def _check_duplicates(rows: list[LedgerRow], report: ImportReport) -> None:
     from core.validators import company_key
 
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple, str] = {}
     for row in rows:
         v = row.values
         if not (v.get("name") and v.get("investor_name") and v.get("county")):
             continue
         key = ("".join(v["name"].split()), company_key(v["investor_name"]), v["county"])
         if key in seen:
-            report.add(row.row, row.headers["name"], f"与第{seen[key]}行是同一项目（项目名称、投资方、县区相同）。")
+            report.add(row.row, row.headers["name"], f"与{seen[key]}是同一项目（项目名称、投资方、县区相同）。",
+                       sheet=row.sheet)
         else:
-            seen[key] = row.row
+            seen[key] = row.where
 
 
 # ---- Export ----
@@ -395,4 +397,4 @@ def _export_value(value):
     return value
 
 
-__all__ = ["ROW_COLUMN", "Refs", "LedgerRow", "Parsed", "parse_ledger", "export_ledger", "parse_money", "parse_date"]
+__all__ = ["Refs", "LedgerRow", "Parsed", "parse_ledger", "export_ledger", "parse_money", "parse_date"]

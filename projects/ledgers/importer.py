@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from core import audit, clock
+from core import clock
 from core.auth.models import County, Role, User
 from core.db import db
 from core.errors import Conflict, InvalidInput, NotAllowed, UserError
@@ -33,10 +31,12 @@ from projects.reports.models import BlockerCategory, ProgressReport
 from projects.rules import ProjectInvalid
 from projects.stages import PIPELINE, Stage
 
-from .batches import dump
+from .batches import dump, record_batch
 from .bulk import BulkCreator
 from .excel import LedgerRow, Refs, industry_lookup, parse_ledger
+from .gaps import gap_notices
 from .models import ImportBatch
+from .park_names import add_park_notices, park_lookup
 
 IMPORT_NOTE = "台账导入"
 # Sheet field → the project field it feeds (for the data handed to create_project / update_project).
@@ -67,6 +67,7 @@ class RowResult:
     name: str
     county: str
     changes: list[str] = field(default_factory=list)
+    sheet: str = ""  # the sheet's name when the workbook has several
 
 
 @dataclass
@@ -107,20 +108,16 @@ def load_refs() -> Refs:
         if county.successor_code is None:
             names[county.code] = county.name
     industries = industry_lookup(db.session.execute(select(Industry.id, Industry.code, Industry.name)).all())
-    parks, park_notes = {}, {}
-    for park in db.session.scalars(select(Park).options(selectinload(Park.aliases))):
-        parks[park.name] = (park.id, park.county_code)
-        retired = "已撤销，仍按原园区导入" if park.is_retired else ""
-        if retired:
-            park_notes[park.name] = f"园区“{park.name}”{retired}"
-        for alias in park.aliases:  # a renamed park's former names still name it
-            parks.setdefault(alias.name, (park.id, park.county_code))
-            park_notes.setdefault(alias.name, f"园区“{alias.name}”已更名为“{park.name}”，" + (retired or "按新名称导入"))
-    return Refs(counties=counties, county_names=names, industries=industries, parks=parks, park_notes=park_notes)
+    return Refs(counties=counties, county_names=names, industries=industries, parks=park_lookup())
 
 
-def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False) -> Outcome:
-    """Validate the whole sheet and apply it through the project services in the caller's transaction.
+def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False,
+                  strict: bool = False) -> Outcome:
+    """Validate the whole file (every sheet) and apply it through the project services in the caller's transaction.
+
+    Each project is recorded in the stage its row states: the facts that stage's gates would ask for and the
+    sheet lacks become 资料缺项, listed as notices. ``strict`` instead moves each project through the gates, as
+    a user would, refusing rows that lack them.
 
     Raises SheetRefused (with the outcome: every row's problems) when any row is refused, so the caller's
     transaction keeps nothing of it; ExcelUnreadable for an unreadable file; LedgerRefused for a file
@@ -130,33 +127,40 @@ def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = 
     digest = sha256(data)
     before = existing_batch(digest)
     if before is not None:
-        raise LedgerRefused(f"该文件已于 {before.created_at.astimezone(clock.LOCAL_TZ):%Y-%m-%d %H:%M} 导入"
+        raise LedgerRefused(f"该文件已于 {clock.format_time(before.created_at)} 导入"
                             f"（批次 #{before.id}），同一文件不能重复导入。")
     refs = load_refs()
     parsed = parse_ledger(data, refs)
+    add_park_notices(parsed.rows, parsed.report)
     outcome = Outcome(parsed.report)
     if parsed.report.ok:
-        _Importer(parsed.rows, refs, by, outcome).run()
+        _Importer(parsed.rows, refs, by, outcome, strict=strict).run()
     if not outcome.ok:
         raise SheetRefused(outcome)
     if dry_run:
         return outcome
-    return _record_batch(outcome, digest, filename, by, len(parsed.rows))
+    state = outcome.state
+    outcome.batch = record_batch(digest=digest, filename=filename, by=by, rows=len(parsed.rows), created=state.created,
+                                 updated=state.updated, unchanged=outcome.count("unchanged"), blockers=state.blockers,
+                                 events=state.events)
+    return outcome
 
 
 class _Importer:
-    def __init__(self, rows: list[LedgerRow], refs: Refs, by: User, outcome: Outcome):
-        self.rows, self.refs, self.by, self.outcome = rows, refs, by, outcome
+    def __init__(self, rows: list[LedgerRow], refs: Refs, by: User, outcome: Outcome, *, strict: bool):
+        self.rows, self.refs, self.by, self.outcome, self.strict = rows, refs, by, outcome, strict
         outcome.state = self
         self.report = outcome.report
         self.created: list[int] = []
         self.updated: dict[int, dict] = {}
         self.blockers: list[int] = []
         self.events: list[int] = []
+        self.rows_of: dict[int, LedgerRow] = {}  # project id → the row that created or updated it
         self.today = clock.today()
 
     def problem(self, row: LedgerRow, sheet_field: str, message: str) -> None:
-        self.report.add(row.row, row.headers.get(sheet_field, rules.FIELD_LABELS.get(sheet_field, "")), message)
+        self.report.add(row.row, row.headers.get(sheet_field, rules.FIELD_LABELS.get(sheet_field, "")), message,
+                        sheet=row.sheet)
 
     def run(self) -> None:
         by = self.by
@@ -193,8 +197,9 @@ class _Importer:
                 self._row(row)
         ids = self.creator.insert()
         self.created.extend(ids)
+        self.rows_of.update((pid, entry[0]) for pid, entry in zip(ids, self.new_rows, strict=True))
         follow_up = [(pid, *entry) for pid, entry in zip(ids, self.new_rows, strict=True)
-                     if entry[1] is not entry[2] or self._blocker_text(entry[0])]
+                     if entry[1] is not entry[2] or self._blocker_text(entry[0]) or self._permit_given(entry[0], entry[2])]
         projects = {}
         for chunk in _chunks([pid for pid, *_ in follow_up], 500):
             projects.update((p.id, p) for p in db.session.scalars(select(Project).where(Project.id.in_(chunk))))
@@ -207,8 +212,9 @@ class _Importer:
         for pid, (row, _, _, name) in zip(ids, self.new_rows, strict=True):
             if pid in done:
                 county = self.refs.county_names.get(row.values["county"], row.values["county"])
-                self.outcome.results.append(RowResult(row.row, "create", name, county))
-        self.outcome.results.sort(key=lambda r: r.row)
+                self.outcome.results.append(RowResult(row.row, "create", name, county, sheet=row.sheet))
+        self.outcome.results.sort(key=lambda r: self.report.order(r.sheet, r.row))
+        self.report.notices.extend(gap_notices(self.rows_of, self.report))
 
     @contextmanager
     def _reported(self, row: LedgerRow):
@@ -259,7 +265,7 @@ class _Importer:
         if v.get("leader"):
             leader = self.leaders.get(v["leader"])
             if leader is None:
-                note = f"第{row.row}行：挂钩领导“{v['leader']}”不是系统中的领导账号，未设置。"
+                note = f"{row.where}：挂钩领导“{v['leader']}”不是系统中的领导账号，未设置。"
                 if note not in self.report.notices:
                     self.report.notices.append(note)
             else:
@@ -276,8 +282,9 @@ class _Importer:
             data = self._data(row, {})
             if "completed" in v:
                 data["investment_baseline"] = v["completed"]
-            start = Stage.NEGOTIATING if target is Stage.NEGOTIATING else Stage.SIGNED
-            cleaned = self.creator.add(data, stage=start)  # written, moved on and reported after the loop
+            start = target if not self.strict else Stage.NEGOTIATING if target is Stage.NEGOTIATING else Stage.SIGNED
+            # written, moved on and reported after the loop
+            cleaned = self.creator.add(data, stage=start, historical=not self.strict)
             self.new_keys.add(key)
             self.new_rows.append((row, start, target, cleaned["name"]))
             return
@@ -294,6 +301,7 @@ class _Importer:
                 self.problem(row, "completed", f"累计完成投资小于月报合计（{Decimal(reported):.2f} 万元）。")
                 return
             data["investment_baseline"] = baseline
+        self.rows_of[project.id] = row
         old_fields = {f: dump(getattr(project, f)) for f in rules.EDITABLE_FIELDS if data.get(f) != getattr(project, f)}
         permit = self._permit(project)
         record = {"fields": old_fields, "stage": project.stage.value,
@@ -306,16 +314,20 @@ class _Importer:
             self.updated[project.id] = record
             moved = [f"阶段 {stage_before.label}→{project.stage.label}"] if project.stage is not stage_before else []
             self.outcome.results.append(RowResult(row.row, "update", project.name, county,
-                                                  changes + moved + (["存在问题"] if blocker else [])))
+                                                  changes + moved + (["存在问题"] if blocker else []), row.sheet))
         else:
-            self.outcome.results.append(RowResult(row.row, "unchanged", project.name, county))
+            self.outcome.results.append(RowResult(row.row, "unchanged", project.name, county, sheet=row.sheet))
 
     def _permit(self, project: Project) -> ApprovalItem | None:
         return next((a for a in project.approvals if a.type_id == getattr(self.permit_type, "id", None)), None)
 
     def _advance(self, row: LedgerRow, project: Project, target: Stage) -> None:
-        """Step forward through the pipeline to the sheet's stage; going back or resuming is not the ledger's call."""
+        """Step forward through the pipeline to the sheet's stage; going back or resuming is not the ledger's call.
+
+        Strict: through every gate, as a user would. Otherwise the stage is recorded as the sheet states it."""
         current = project.stage
+        if not self.strict and self._permit_given(row, target):
+            self._mark_permit(row, project)
         if current is target:
             return
         if current not in PIPELINE:
@@ -325,10 +337,18 @@ class _Importer:
             self.problem(row, "stage", f"系统中项目已处于“{current.label}”，台账为“{target.label}”；"
                                       "退回阶段须在系统中办理并填写原因。")
             return
+        if not self.strict:
+            services.change_stage(project, target, version=project.version, by=self.by, historical=True,
+                                  reason=f"{IMPORT_NOTE}：按台账记录阶段")
+            return
         for stage in PIPELINE[PIPELINE.index(current) + 1:PIPELINE.index(target) + 1]:
             if stage is Stage.STARTED:
                 self._mark_permit(row, project)
             services.change_stage(project, stage, version=project.version, by=self.by)
+
+    @staticmethod
+    def _permit_given(row: LedgerRow, target: Stage) -> bool:
+        return bool(row.values.get("permit_date")) and PIPELINE.index(target) >= PIPELINE.index(Stage.STARTED)
 
     def _mark_permit(self, row: LedgerRow, project: Project) -> None:
         permit = self._permit(project)
@@ -364,25 +384,3 @@ def _permit_changed(permit: ApprovalItem | None, record: dict) -> bool:
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _record_batch(outcome: Outcome, digest: str, filename: str, by: User, rows: int) -> Outcome:
-    importer_state = outcome.state
-    created, updated = importer_state.created, importer_state.updated
-    versions = dict(db.session.execute(select(Project.id, Project.version)
-                                       .where(Project.id.in_(created + list(updated) or [0]))).all())
-    changes = {"created": created, "updated": {str(k): v for k, v in updated.items()},
-               "versions": {str(k): n for k, n in versions.items()}, "blockers": importer_state.blockers,
-               "events": importer_state.events}
-    batch = ImportBatch(sha256=digest, file_sha256=digest, filename=(filename or "")[:255], user_id=by.id,
-                        rows_total=rows, created_count=len(created), updated_count=len(updated),
-                        unchanged_count=outcome.count("unchanged"), changes=json.dumps(changes, ensure_ascii=False))
-    db.session.add(batch)
-    db.session.flush()
-    audit.record("import_batch", batch.id, "imported", by, filename=batch.filename, sha256=digest,
-                 created=len(created), updated=len(updated))
-    outcome.batch = batch
-    return outcome
-
-
-# ---- Revert ----

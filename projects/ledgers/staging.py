@@ -7,6 +7,8 @@ import time
 
 from flask import current_app
 
+from core.spreadsheets import KINDS, kind_of
+
 from .importer import sha256
 
 SHA_RE = re.compile(r"[0-9a-f]{64}")
@@ -19,9 +21,15 @@ def _import_dir() -> str:
     return path
 
 
-def staged_path(user_id: int, digest: str) -> str:
-    """The server-side copy of an upload awaiting confirmation: named by uploader and hash, never by the client."""
-    return os.path.join(_import_dir(), f"{int(user_id)}-{digest}.xlsx")
+def staged_path(user_id: int, digest: str, extension: str) -> str:
+    """The server-side copy of an upload awaiting confirmation: named by uploader and hash, never by the client,
+    with the extension of its format (judged by content)."""
+    return os.path.join(_import_dir(), f"{int(user_id)}-{digest}{extension}")
+
+
+def _staged(user_id: int, digest: str) -> str | None:
+    paths = (staged_path(user_id, digest, extension) for extension in KINDS.values())
+    return next((path for path in paths if os.path.exists(path)), None)
 
 
 def display_name(client_name: str) -> str:
@@ -35,21 +43,23 @@ def stage_upload(data: bytes, user_id: int) -> str:
     now = time.time()
     for name in os.listdir(_import_dir()):  # forget previews nobody confirmed
         full = os.path.join(_import_dir(), name)
-        if name.endswith(".xlsx") and now - os.path.getmtime(full) > STAGED_MAX_AGE_S:
+        if name.endswith(tuple(KINDS.values())) and now - os.path.getmtime(full) > STAGED_MAX_AGE_S:
             os.remove(full)
-    with open(staged_path(user_id, digest), "wb") as handle:
+    with open(staged_path(user_id, digest, KINDS[kind_of(data)]), "wb") as handle:
         handle.write(data)
     return digest
 
 
 def read_staged(user_id: int, digest: str) -> bytes | None:
     """The staged upload, or None when it expired or never was."""
-    path = staged_path(user_id, digest)
-    if not os.path.exists(path):
+    path = _staged(user_id, digest)
+    if path is None:
         return None
     with open(path, "rb") as handle:
         return handle.read()
 
 
 def discard(user_id: int, digest: str) -> None:
-    os.remove(staged_path(user_id, digest))
+    path = _staged(user_id, digest)
+    if path is not None:
+        os.remove(path)

@@ -8,14 +8,16 @@ from core import logs
 from core.auth.models import Role
 from core.auth.permissions import admin_required
 from core.auth.queries import resolve_county
-from core.excel import MAX_FILE_BYTES, ExcelUnreadable
+from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable
 from core.transaction import FLASH, transaction
 from projects.views import editors_only
 
-from . import batches, export, importer, staging
+from . import batches, export, importer, sample, staging
 from .excel import export_ledger
 
 bp = Blueprint("ledgers", __name__, url_prefix="/ledgers")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SAMPLE_COUNTY = "350404"  # 三元区, the city's central district
 
 
 def init_app(app) -> None:
@@ -30,14 +32,15 @@ def upload():
         return render_template("ledgers/import.html")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("请选择要导入的台账文件（.xlsx）。", "danger")
+        flash("请选择要导入的台账文件（.xlsx、.xls 或 .csv）。", "danger")
         return render_template("ledgers/import.html"), 400
     data = upload.stream.read(MAX_FILE_BYTES + 1)
     filename = staging.display_name(upload.filename)
+    strict = request.form.get("strict") == "1"
     with transaction(errors_to=FLASH, commit=False) as tx:  # a dry run: nothing of it stays
         if len(data) > MAX_FILE_BYTES:
             raise ExcelUnreadable(f"文件过大，上限为 {MAX_FILE_BYTES // 1024 // 1024} MB。")
-        outcome = importer.import_ledger(data, by=current_user, filename=filename, dry_run=True)
+        outcome = importer.import_ledger(data, by=current_user, filename=filename, dry_run=True, strict=strict)
     if isinstance(tx.error, importer.SheetRefused):
         outcome = tx.error.outcome
     elif not tx.ok:
@@ -45,7 +48,7 @@ def upload():
     digest = staging.stage_upload(data, current_user.id) if outcome.ok else None
     logs.event("ledger_previewed", "ok" if outcome.ok else "refused", filename=filename,
                create=outcome.count("create"), update=outcome.count("update"), problems=len(outcome.report.problems))
-    return render_template("ledgers/import.html", outcome=outcome, filename=filename, digest=digest)
+    return render_template("ledgers/import.html", outcome=outcome, filename=filename, digest=digest, strict=strict)
 
 
 @bp.post("/import/confirm")
@@ -60,10 +63,12 @@ def confirm():
     if data is None:
         flash("预览已过期或文件不存在，请重新上传。", "warning")
         return render_template("ledgers/import.html"), 400
+    strict = request.form.get("strict") == "1"
     with transaction(errors_to=FLASH) as tx:
-        outcome = importer.import_ledger(data, by=current_user, filename=filename)
+        outcome = importer.import_ledger(data, by=current_user, filename=filename, strict=strict)
     if isinstance(tx.error, importer.SheetRefused):  # the database changed since the preview
-        return render_template("ledgers/import.html", outcome=tx.error.outcome, filename=filename, digest=None)
+        return render_template("ledgers/import.html", outcome=tx.error.outcome, filename=filename, digest=None,
+                               strict=strict)
     if not tx.ok:
         return render_template("ledgers/import.html"), 400
     logs.event("ledger_imported", filename=filename, batch=outcome.batch.id, rows=outcome.batch.rows_total,
@@ -94,6 +99,15 @@ def revert(batch_id: int):
     return redirect(url_for("ledgers.batches"))
 
 
+@bp.get("/sample.xlsx", endpoint="sample")
+@editors_only
+def sample_file():
+    """Download a sample ledger to start from: the user's county (三元区 for city staff), every stage."""
+    county = resolve_county(current_user.county_code or SAMPLE_COUNTY)
+    body = export_ledger(sample.sample_rows(county), title=f"三明市{county.name}招商引资项目推进台账（示例）")
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": "attachment; filename=ledger-sample.xlsx"})
+
+
 @bp.get("/export", endpoint="export")
 @login_required
 def export_file():
@@ -109,5 +123,4 @@ def export_file():
     body = export_ledger(rows, title=export.export_title(code))
     logs.event("ledger_exported", scope=code or "all", rows=len(rows))
     name = f"ledger-{code or 'all'}.xlsx"
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -164,22 +164,23 @@ def close_blocker(project_id: int, blocker_id: int):
 @login_required
 def index():
     """Show what needs the user's attention today, by role."""
-    today, now = clock.today(), clock.now()
+    today = clock.today()
     month = clock.month_start(today)
     role = current_user.role
     context = {"today": today, "month": month, "role": role}
     clocks = LeadClocks.from_config(current_app.config)
     if role in (Role.COMMERCE, Role.ADMIN):
         owner = current_user.id if role is Role.COMMERCE else None
-        context["overdue_leads"] = leads_with_flags(current_user, clocks, now, today, overdue_only=True,
+        context["overdue_leads"] = leads_with_flags(current_user, clocks, today, overdue_only=True,
                                                     owner_id=owner, limit=50)
         context["follow_ups_due"] = follow_ups_due(current_user, today, owner_id=owner)
     if role in (Role.COUNTY, Role.ADMIN):
         context["missing_reports"], context["missing_count"] = queries.missing_reports(current_user, month)
         context["lit_projects"] = project_queries.lit_projects(current_user, today)
         context["blockers"] = queries.open_blockers(current_user)
+        context["gap_projects"], context["gap_count"] = project_queries.gap_projects(current_user)
     if role is Role.COUNTY:
-        context["overdue_leads"] = leads_with_flags(current_user, clocks, now, today, overdue_only=True, limit=50)
+        context["overdue_leads"] = leads_with_flags(current_user, clocks, today, overdue_only=True, limit=50)
     if role is Role.LEADER:
         context["hooked"] = project_queries.lit_projects(current_user, today, lights=(), leader_id=current_user.id,
                                                          limit=200)

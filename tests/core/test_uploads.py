@@ -2,7 +2,7 @@
 
 The park boundary's content checks (binary or invalid JSON refused, a valid file with any name accepted)
 are in tests/parks/test_boundary.py; the workbook's hostile files (zip and XML bombs) in
-tests/projects/test_ledger_import.py."""
+tests/projects/ledgers/test_import.py, the other formats' in tests/core/test_spreadsheets.py."""
 from __future__ import annotations
 
 import io
@@ -111,10 +111,11 @@ DOCX = _zip({
     "word/document.xml": b'<?xml version="1.0"?><document/>',
 })
 NOT_A_WORKBOOK = {
-    "text-named-xlsx": ("项目名称,投资方,所属县（市、区）\n甲项目,乙公司,三元区\n".encode(), "台账.xlsx", "不是 Excel 工作簿"),
+    "png-named-xlsx": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "台账.xlsx", "不是 Excel 工作簿（.xlsx、.xls），也不是 CSV"),
+    "utf16-named-csv": ("项目名称,投资方\n甲项目,乙公司\n".encode("utf-16"), "台账.csv", "UTF-8 或 GB18030（GBK）"),
     "zip-named-xlsx": (_zip({"台账.xlsx": b"whatever"}), "台账.xlsx", "是一个压缩包"),
     "word-named-xlsx": (DOCX, "台账.xlsx", "可能是 Word"),
-    "empty": (b"", "台账.xlsx", "不是 Excel 工作簿"),
+    "empty": (b"", "台账.xlsx", "文件是空的"),
 }
 
 
@@ -135,6 +136,14 @@ def test_workbook_named_txt_is_accepted_by_its_content(app, project_ref, clean_s
     assert response.status_code == 200
     assert "将新建 1 个项目" in page_text(response)
     assert staged_files(app) == [f"{user.id}-{importer.sha256(data)}.xlsx"]
+
+
+def test_csv_text_named_xlsx_is_read_as_csv(app, project_ref, clean_staging):
+    user = make_user(Role.COMMERCE)
+    data = "项目名称,投资方,所属县（市、区）,总投资（万元）\n甲项目,乙公司,三元区,100\n".encode("gbk")
+    response = post_file(new_client(app, user), "/ledgers/import", data, "台账.xlsx")
+    assert response.status_code == 200 and "将新建 1 个项目" in page_text(response)
+    assert staged_files(app) == [f"{user.id}-{importer.sha256(data)}.csv"]  # staged as what it is
 
 
 # ---- Client file names are labels, never paths ----

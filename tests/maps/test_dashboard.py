@@ -6,14 +6,16 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from core import clock
 from core.auth.models import Role
 from core.db import db
 from maps.dashboard import queries
 from projects.demo import generate
+from projects.models import Project
 from tests.factories import make_user
-from tests.maps.dashboard_fixture import NAMES, NOW, OTHER, OWN, TODAY, build, freeze, prepare_frozen
+from tests.maps.dashboard_fixture import NAMES, OTHER, OWN, TODAY, build, freeze, prepare_frozen
 from tests.maps.helpers import client_as
 from tests.projects.web import new_client, page_text, path_of
 
@@ -65,7 +67,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 def test_headline_figures_match_the_hand_computed_answers(app, world):
     user = commerce_user()
     filters = queries.DashboardFilters(date_from=dt.date(2026, 1, 1), date_to=TODAY)
-    figures = queries.headline_figures(user, filters, TODAY, NOW)
+    figures = queries.headline_figures(user, filters, TODAY)
     assert figures["signed"] == 5
     assert figures["total_investment"] == Decimal("100000")
     assert (figures["contracts"], figures["contracts_started"]) == (3, 2)
@@ -114,13 +116,24 @@ def test_red_and_stalled_lists(app, world):
     assert "2026-04-01" in stalled
 
 
-def test_stalled_follows_the_clock(app, world, monkeypatch):
-    # Ten days earlier p4 had been quiet for 39 days only... and a fresh update ends stalling.
-    monkeypatch.setattr("core.clock.now", lambda: dt.datetime(2026, 4, 20, tzinfo=dt.UTC))
+def test_stalled_follows_the_clock(app, world):
+    # A month earlier p4 had been quiet for 19 days only.
     filters = queries.DashboardFilters(date_from=dt.date(2026, 1, 1))
-    figures = queries.headline_figures(commerce_user(), filters, dt.date(2026, 4, 20),
-                                       dt.datetime(2026, 4, 20, tzinfo=dt.UTC))
-    assert figures["stalled"] == 0
+    assert queries.headline_figures(commerce_user(), filters, dt.date(2026, 4, 20))["stalled"] == 0
+
+
+def test_stalled_turns_at_local_midnight(app, world, monkeypatch):
+    # p4 last updated at 04:00 on 1 April in Sanming (31 March in UTC): quiet for 30 China days through 1 May,
+    # stalled from local midnight (16:00 UTC), and listed as updated on 1 April.
+    db.session.execute(update(Project).where(Project.name == NAMES["p4"])
+                       .values(updated_at=dt.datetime(2026, 3, 31, 20, 0, tzinfo=dt.UTC)))
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 5, 1, 15, 59, tzinfo=dt.UTC))
+    page = new_client(app, commerce_user()).get("/dashboard?date_from=2026-01-01").get_data(as_text=True)
+    assert figure(page, "stalled") == "0 个" and 'id="stalled-list"' not in page
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 5, 1, 16, 0, tzinfo=dt.UTC))
+    page = new_client(app, commerce_user()).get("/dashboard?date_from=2026-01-01").get_data(as_text=True)
+    assert figure(page, "stalled") == "1 个" and NAMES["p4"] in section(page, "stalled-list")
+    assert "2026-04-01" in section(page, "stalled-list") and "2026-03-31" not in section(page, "stalled-list")
 
 
 def test_period_and_scope_filters(app, world):

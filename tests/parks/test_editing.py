@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core import clock
+from core.audit import AuditEntry
 from core.db import db
 from parks.models import Park, ParkKind, PositionConfidence
 from parks.services import seed_reference
@@ -33,7 +35,8 @@ def test_admin_creates_a_park_at_its_county_seat_and_the_page_shows_who_made_it(
     assert audit_count(entity="park", entity_id=str(park.id), action="created", user_id=admin.id) == 1
 
     page = text_of(client.get(f"/parks/{park.id}").get_data(as_text=True))
-    assert "变更记录" in page and "王管理 · 新建" in page
+    entry = db.session.scalar(select(AuditEntry).filter_by(entity="park", entity_id=str(park.id)))
+    assert "变更记录" in page and f"{clock.format_time(entry.at)} · 王管理 · 新建" in page  # China time
     assert "名称：尤溪经济开发区" in page and "所在县区：尤溪县" in page and "类型：开发区" in page
     assert "尤溪经济开发区" in text_of(client.get("/parks/").get_data(as_text=True))
 

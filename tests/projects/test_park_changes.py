@@ -116,7 +116,7 @@ def test_a_retired_park_in_a_ledger_is_resolved_with_a_notice(app):
     outcome = run(ledger_bytes([row(name="稀土永磁电机项目", park=RARE_EARTH, industry="稀土"),
                                 row(name="稀土抛光粉项目", park=RARE_EARTH, industry="稀土", seq=2)]), commerce)
     assert outcome.ok, outcome.report.problems
-    assert f"园区“{RARE_EARTH}”已撤销，仍按原园区导入（第4、5行）。" in outcome.report.notices
+    assert f"园区“{RARE_EARTH}”已撤销，仍按原园区导入（第4行、第5行）。" in outcome.report.notices
     assert {p.park_id for p in db.session.scalars(select(Project))} == {park(RARE_EARTH).id}
 
 

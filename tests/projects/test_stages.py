@@ -17,6 +17,7 @@ from projects.stages import (
     date_problems,
     gate_problems,
     milestone_light,
+    missing_facts,
     next_stage,
     transition_problems,
     worst_light,
@@ -25,7 +26,8 @@ from projects.stages import (
 TODAY = dt.date(2026, 6, 15)
 TOMORROW = TODAY + dt.timedelta(days=1)
 SIGNED_ON = dt.date(2025, 3, 1)
-FULL = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, actual_start=dt.date(2025, 5, 1),
+FULL = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, project_code="2025-350404-26-03-00012A",
+             actual_start=dt.date(2025, 5, 1),
              actual_completion=dt.date(2026, 1, 10), actual_production=dt.date(2026, 3, 1),
              construction_permit_done=True)
 EMPTY = Facts()
@@ -143,7 +145,8 @@ def test_paused_project_resumes_only_to_where_it_was(paused_from):
 
 
 def test_resume_still_passes_the_gate():
-    facts = Facts(sign_type=SignType.AGREEMENT, sign_date=SIGNED_ON, construction_permit_done=True)
+    facts = Facts(sign_type=SignType.AGREEMENT, sign_date=SIGNED_ON, project_code=FULL.project_code,
+                  construction_permit_done=True)
     assert transition_problems(PA, ST, facts, paused_from=ST, today=TODAY) == [
         "进入“开工”阶段还缺少：实际开工日期。"]
 
@@ -164,6 +167,7 @@ def test_next_stage():
 MISSING_NAME = {
     "sign_type": "签约类型（协议或合同）",
     "sign_date": "签约日期",
+    "project_code": "项目代码",
     "actual_start": "实际开工日期",
     "construction_permit_done": "前期手续“施工许可”已办结",
     "actual_completion": "实际竣工日期",
@@ -171,10 +175,10 @@ MISSING_NAME = {
 }
 NEEDS = {
     S: ["sign_type", "sign_date"],
-    A: ["sign_type", "sign_date"],
-    ST: ["sign_type", "sign_date", "actual_start", "construction_permit_done"],
-    C: ["sign_type", "sign_date", "actual_start", "construction_permit_done", "actual_completion"],
-    P: ["sign_type", "sign_date", "actual_start", "construction_permit_done", "actual_production"],
+    A: ["sign_type", "sign_date", "project_code"],
+    ST: ["sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done"],
+    C: ["sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done", "actual_completion"],
+    P: ["sign_type", "sign_date", "project_code", "actual_start", "construction_permit_done", "actual_production"],
 }
 
 
@@ -206,10 +210,12 @@ def test_no_gate_on_pause_drop_or_negotiating():
 
 
 def test_start_gate_through_the_transition():
-    facts = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, actual_start=dt.date(2025, 5, 1))
+    facts = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, project_code=FULL.project_code,
+                  actual_start=dt.date(2025, 5, 1))
     assert transition_problems(A, ST, facts, today=TODAY) == [
         "进入“开工”阶段还缺少：前期手续“施工许可”已办结。"]
-    facts = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, construction_permit_done=True)
+    facts = Facts(sign_type=SignType.CONTRACT, sign_date=SIGNED_ON, project_code=FULL.project_code,
+                  construction_permit_done=True)
     assert transition_problems(A, ST, facts, today=TODAY) == ["进入“开工”阶段还缺少：实际开工日期。"]
 
 
@@ -299,3 +305,16 @@ def test_worst_light():
     assert worst_light([Light.GREEN, Light.YELLOW, Light.GREEN]) is Light.YELLOW
     assert worst_light([Light.YELLOW, Light.RED, Light.GREEN]) is Light.RED
     assert worst_light(light for light in [Light.RED, Light.YELLOW]) is Light.RED
+
+
+# 资料缺项: what a project that has reached a stage lacks, every gate on its way there counted.
+def test_missing_facts_are_every_gate_up_to_the_stage_reached():
+    assert missing_facts(N, EMPTY) == [] and missing_facts(D, EMPTY) == [] and missing_facts(None, EMPTY) == []
+    assert missing_facts(S, EMPTY) == ["sign_type", "sign_date"]
+    assert missing_facts(A, EMPTY) == ["sign_type", "sign_date", "project_code"]
+    # 投产 reached straight from a ledger: the 竣工 date its own gate never asked for is missing too.
+    assert missing_facts(P, EMPTY) == ["sign_type", "sign_date", "project_code", "actual_start",
+                                       "construction_permit_done", "actual_completion", "actual_production"]
+    assert all(missing_facts(stage, FULL) == [] for stage in ORDER)
+    assert missing_facts(ST, without("project_code")) == ["project_code"]
+    assert missing_facts(C, without("actual_production")) == []

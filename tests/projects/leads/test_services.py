@@ -24,7 +24,7 @@ from projects.leads.services import DuplicateInvestor, LeadConflict
 from projects.models import InvestorOrigin, Project, ProjectEvent
 from projects.rules import ProjectInvalid
 from projects.stages import SignType, Stage
-from tests.factories import make_lead, make_project, make_user
+from tests.factories import make_lead, make_project, make_user, sanming
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -107,17 +107,8 @@ def staff():
     return make_user(Role.COMMERCE, display_name="招商科张三")
 
 
-@pytest.fixture
-def freeze(monkeypatch):
-    """freeze(moment): from now on clock.now() is ``moment`` (and clock.today() its date in China)."""
-    def at(moment: dt.datetime) -> dt.datetime:
-        monkeypatch.setattr(clock, "now", lambda: moment)
-        return moment
-    return at
-
-
 def flags(lead: Lead, user, clocks: lead_queries.LeadClocks = lead_queries.LeadClocks()) -> list[str]:
-    rows = lead_queries.leads_with_flags(user, clocks, clock.now(), clock.today(), lead_id=lead.id)
+    rows = lead_queries.leads_with_flags(user, clocks, clock.today(), lead_id=lead.id)
     assert [row[0].id for row in rows] == [lead.id]
     return rows[0][1]
 
@@ -214,11 +205,13 @@ def test_conversion_respects_county_scoping(staff):
 # response clocks ---------------------------------------------------------------------------------------
 
 def test_first_response_clock(staff, freeze):
+    # A clock of N days runs through the N-th day after the day of logging (China days) and turns red at the
+    # local midnight that ends it: logged 10:00 on 10 March, answered in time until 11 March 23:59.
+    freeze(sanming(3, 10, 10))
     lead = make_lead(staff)
-    logged = lead.created_at
-    freeze(logged + 23 * HOUR)
+    freeze(sanming(3, 11, 23, 59))
     assert flags(lead, staff) == []
-    freeze(logged + 25 * HOUR)
+    freeze(sanming(3, 12))
     assert flags(lead, staff) == ["首次响应超时"]
     follow_up(lead, staff)
     assert flags(lead, staff) == []
@@ -235,12 +228,12 @@ def test_moving_to_assessment_answers_the_new_lead_clocks(staff, freeze):
 
 
 def test_assessment_clock(staff, freeze):
+    freeze(sanming(3, 10, 18))
     lead = make_lead(staff)
-    logged = freeze(lead.created_at + dt.timedelta(minutes=5))
     follow_up(lead, staff)  # answered in time: only the 研判 deadline is left
-    freeze(logged + 3 * DAY - 2 * HOUR)
+    freeze(sanming(3, 13, 23, 59))
     assert flags(lead, staff) == []
-    freeze(logged + 3 * DAY + HOUR)
+    freeze(sanming(3, 14))
     assert flags(lead, staff) == ["研判超时"]
     status(lead, LeadStatus.ASSESSING, staff)
     assert flags(lead, staff) == []
@@ -331,15 +324,16 @@ def test_configured_deadlines_move_the_clocks(staff, freeze):
                                              "LEAD_FOLLOW_UP_DAYS": 20})
     assert clocks == lead_queries.LeadClocks(first_response=2, assess=5, follow_up=20)
     assert lead_queries.LeadClocks.from_config({}) == lead_queries.LeadClocks(1, 3, 14)
+    freeze(sanming(3, 10, 9))
     fresh, quiet = make_lead(staff), make_lead(staff)
     start = negotiating(quiet, staff, freeze)
-    freeze(fresh.created_at + 25 * HOUR)
+    freeze(sanming(3, 12, 23, 59))
     assert flags(fresh, staff, clocks) == []
-    freeze(fresh.created_at + 49 * HOUR)
+    freeze(sanming(3, 13))
     assert flags(fresh, staff, clocks) == ["首次响应超时"]
-    freeze(fresh.created_at + 4 * DAY)
+    freeze(sanming(3, 15, 23, 59))
     assert flags(fresh, staff, clocks) == ["首次响应超时"]
-    freeze(fresh.created_at + 5 * DAY + HOUR)
+    freeze(sanming(3, 16))
     assert flags(fresh, staff, clocks) == ["首次响应超时", "研判超时"]
     freeze(start + 19 * DAY)
     assert flags(quiet, staff, clocks) == []
@@ -348,12 +342,15 @@ def test_configured_deadlines_move_the_clocks(staff, freeze):
 
 
 def test_overdue_leads_come_first_and_can_be_listed_alone(staff, freeze):
-    older, newer = make_lead(staff), make_lead(staff)
-    freeze(newer.created_at + 25 * HOUR)
+    freeze(sanming(3, 10, 9))
+    older = make_lead(staff)
+    freeze(sanming(3, 10, 9, 5))
+    newer = make_lead(staff)
+    freeze(sanming(3, 12, 9))
     follow_up(newer, staff)
-    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.now(), clock.today())
+    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.today())
     assert [(lead.id, labels) for lead, labels in rows] == [(older.id, ["首次响应超时"]), (newer.id, [])]
-    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.now(), clock.today(), overdue_only=True)
+    rows = lead_queries.leads_with_flags(staff, lead_queries.LeadClocks(), clock.today(), overdue_only=True)
     assert [lead.id for lead, _ in rows] == [older.id]
 
 
@@ -641,7 +638,7 @@ def test_county_official_logs_and_sees_only_their_own_countys_leads(staff):
     assert {lead.id for lead in db.session.scalars(lead_queries.visible_leads(staff))} == {other.id, unassigned.id, own.id}
     leader = make_user(Role.LEADER)
     assert len(db.session.scalars(lead_queries.visible_leads(leader)).all()) == 3
-    rows = lead_queries.leads_with_flags(official, lead_queries.LeadClocks(), clock.now(), clock.today())
+    rows = lead_queries.leads_with_flags(official, lead_queries.LeadClocks(), clock.today())
     assert [lead.id for lead, _ in rows] == [own.id]
 
 

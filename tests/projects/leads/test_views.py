@@ -18,11 +18,11 @@ from projects.leads import services as lead_services
 from projects.leads.models import FollowUp, Lead, LeadStatus
 from projects.models import Project
 from projects.stages import SignType, Stage
-from tests.factories import make_lead, make_project, make_user
+from tests.factories import make_lead, make_project, make_user, sanming
 from tests.projects.web import changed_tables, fresh, input_value, new_client, page_text, path_of, reread, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"  # 三元区, 永安市
-HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
@@ -43,19 +43,6 @@ def as_commerce(app, commerce):
 @pytest.fixture
 def as_county(app, county_user):
     return new_client(app, county_user)
-
-
-@pytest.fixture
-def freeze(app, monkeypatch):
-    """freeze(moment): from now on clock.now() is ``moment`` in the app and here. The clock jumps
-    days past the logins made before it, so their idle and age limits are lifted for the test."""
-    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 100 * 24 * 60)
-    monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_HOURS", 100 * 24)
-
-    def at(moment: dt.datetime) -> dt.datetime:
-        monkeypatch.setattr(clock, "now", lambda: moment)
-        return moment
-    return at
 
 
 def credit_code(body: str) -> str:
@@ -224,12 +211,13 @@ def test_county_official_converts_their_own_lead_into_their_own_county(as_county
 # response clocks on the list -------------------------------------------------------------------------------
 
 def test_overdue_leads_are_red_on_the_list_and_the_detail(as_commerce, commerce, freeze):
+    freeze(sanming(3, 10, 10))
     late, answered = make_lead(commerce, investor_name="迟迟未响应有限公司"), make_lead(commerce)
-    freeze(answered.created_at + 23 * HOUR)
+    freeze(sanming(3, 11, 23, 59))  # the first response is due by the end of the day after logging
     page = as_commerce.get("/leads/")
     assert "table-danger" not in lead_row(page, late) and "正常" in page_text(lead_row(page, late))
 
-    freeze(answered.created_at + 25 * HOUR)
+    freeze(sanming(3, 12))
     with transaction():
         lead_services.add_follow_up(answered, date=clock.today(), kind="phone", summary="已电话联系", next_step="",
                                next_due=None, by=commerce)
@@ -242,8 +230,9 @@ def test_overdue_leads_are_red_on_the_list_and_the_detail(as_commerce, commerce,
 
 
 def test_list_deadlines_follow_the_configuration(app, as_commerce, commerce, freeze, monkeypatch):
+    freeze(sanming(3, 10, 10))
     lead = make_lead(commerce)
-    freeze(lead.created_at + 25 * HOUR)
+    freeze(sanming(3, 12))
     assert "首次响应超时" in page_text(lead_row(as_commerce.get("/leads/"), lead))
     monkeypatch.setitem(app.config, "LEAD_FIRST_RESPONSE_DAYS", 2)
     monkeypatch.setitem(app.config, "LEAD_ASSESS_DAYS", 5)
@@ -251,7 +240,7 @@ def test_list_deadlines_follow_the_configuration(app, as_commerce, commerce, fre
     page = as_commerce.get("/leads/")
     assert "首次响应超时" not in page_text(lead_row(page, lead))
     assert "登记后 2 天内首次响应，5 天内完成研判；在谈线索至少每 20 天跟进一次" in page_text(page)
-    freeze(lead.created_at + 49 * HOUR)
+    freeze(sanming(3, 13))
     assert "首次响应超时" in page_text(lead_row(as_commerce.get("/leads/"), lead))
 
 

@@ -22,10 +22,10 @@ NOW = dt.datetime(2025, 7, 15, 4, 0, tzinfo=dt.UTC)  # 2025-07-15, noon in Sanmi
 TODAY, JULY, MARCH = dt.date(2025, 7, 15), dt.date(2025, 7, 1), dt.date(2025, 3, 1)
 SANYUAN, YONGAN = "350404", "350481"
 
-OVERDUE_LEADS, FOLLOW_UPS, MISSING, LIT, HOOKED, BLOCKERS, BOARD = (
+OVERDUE_LEADS, FOLLOW_UPS, MISSING, LIT, HOOKED, BLOCKERS, BOARD, GAPS = (
     "超时的招商线索", "近期到期的跟进", "本月（7月）尚未填报进展", "红灯、黄灯项目", "我挂钩的项目", "未解决的存在问题",
-    "本月月报完成情况")
-ALL_SECTIONS = (OVERDUE_LEADS, FOLLOW_UPS, MISSING, LIT, HOOKED, BLOCKERS, BOARD)
+    "本月月报完成情况", "资料缺项待补充")
+ALL_SECTIONS = (OVERDUE_LEADS, FOLLOW_UPS, MISSING, LIT, HOOKED, BLOCKERS, BOARD, GAPS)
 
 
 @pytest.fixture(autouse=True)
@@ -149,7 +149,7 @@ def test_commerce_sees_their_own_overdue_leads_and_follow_ups_due(app, world):
 def test_county_official_sees_their_countys_missing_reports_lights_blockers_and_leads(app, world):
     official = make_user(Role.COUNTY, county=SANYUAN)
     found = sections(new_client(app, official).get("/"))
-    assert set(found) == {OVERDUE_LEADS, MISSING, LIT, BLOCKERS}
+    assert set(found) == {OVERDUE_LEADS, MISSING, LIT, BLOCKERS, GAPS}
     assert_lists(found[MISSING], ("三元未报项目", "三元红灯项目", "三元黄灯项目", "三元绿灯项目", "李副市长项目", "去填报"),
                  ("三元已报项目", "永安未报项目", "永安红灯项目", "三元终止项目"))
     assert re.search(r"尚未填报进展 5\b", found[MISSING])

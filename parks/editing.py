@@ -101,7 +101,7 @@ def _check_references(row, data: dict) -> None:
             raise InvalidInput(errors={field: f"“{target.name}”已撤销，不能再选择。"})
 
 
-def _apply(row, data: dict, *, by: User, new: bool, **detail) -> dict:
+def _apply(row, data: dict, *, by: User, new: bool, **detail) -> None:
     """Write ``data`` onto ``row``, flush, and audit what changed (field → [old, new] as shown)."""
     entity = row.__tablename__
     changes = {}
@@ -113,13 +113,12 @@ def _apply(row, data: dict, *, by: User, new: bool, **detail) -> dict:
             changes[field] = [display(field, old), display(field, data[field])]
         setattr(row, field, data[field])
     if not changes:
-        return changes
+        return
     row.edited_at = clock.now()
     if new:
         db.session.add(row)
     db.session.flush()
     audit.record(entity, row.id, "created" if new else "updated", by, changes=changes, **detail)
-    return changes
 
 
 def _cleaned(entity: str, data: dict) -> dict:

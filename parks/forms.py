@@ -36,8 +36,9 @@ class BoundaryForm(Form):
     submit = SubmitField("上传边界")
 
 
-def _named(rows, keep_label: str = "（已撤销）"):
-    return [(row.id, row.name + (keep_label if row.is_retired else "")) for row in rows]
+def _label(row, text: str) -> str:
+    """A choice's label; a retired row is offered only where already chosen, and says so."""
+    return text + ("（已撤销）" if row.is_retired else "")
 
 
 class ParkForm(Form):
@@ -53,7 +54,7 @@ class ParkForm(Form):
 
     def set_choices(self, *, counties, zones, industries) -> None:
         self.county_code.choices = [(c.code, c.name) for c in counties]
-        self.zone_id.set_choices(_named(zones))
+        self.zone_id.set_choices((z.id, _label(z, z.name)) for z in zones)
         self.industry_id.set_choices((i.id, i.name) for i in industries)
         self.kind.choices = ParkKind.choices()
 
@@ -89,8 +90,7 @@ class ChainNodeForm(Form):
     submit = SubmitField("保存")
 
     def set_choices(self, *, chains, **_) -> None:
-        self.chain_id.choices = [(c.id, f"{c.industry.name} · {c.name}" + ("（已撤销）" if c.is_retired else ""))
-                                 for c in chains]
+        self.chain_id.choices = [(c.id, _label(c, f"{c.industry.name} · {c.name}")) for c in chains]
 
 
 class EnterpriseForm(Form):
@@ -103,5 +103,4 @@ class EnterpriseForm(Form):
 
     def set_choices(self, *, industries, parks, **_) -> None:
         self.industry_id.set_choices((i.id, i.name) for i in industries)
-        self.park_id.set_choices((p.id, f"{p.county.name} · {p.name}" + ("（已撤销）" if p.is_retired else ""))
-                                 for p in parks)
+        self.park_id.set_choices((p.id, _label(p, f"{p.county.name} · {p.name}")) for p in parks)

@@ -32,7 +32,7 @@ class Kind:
 
 
 # The URL's <kind> → what it edits.
-KINDS = {"zones": Kind(Zone, ZoneForm, "集聚区"), "chains": Kind(Chain, ChainForm, "产业链", "industry_id"),
+KINDS = {"zones": Kind(Zone, ZoneForm, "集聚区"), "chains": Kind(Chain, ChainForm, "产业链"),
          "nodes": Kind(ChainNode, ChainNodeForm, "产业链环节", "chain_id"),
          "enterprises": Kind(Enterprise, EnterpriseForm, "龙头企业")}
 KIND_PATH = "<any(" + ", ".join(KINDS) + "):kind>"

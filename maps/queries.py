@@ -39,7 +39,7 @@ def _boundary_geometries(boundary_geojson: str | None) -> list[dict]:
 
 
 def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
-    """Every park (all users see all parks) narrowed by industry and county: a FeatureCollection of
+    """Every park in use (all users see all parks) narrowed by industry and county: a FeatureCollection of
     those that can be drawn (boundary, else point) and the properties of those with no position."""
     query = (select(Park.id, Park.name, Park.lat, Park.lon, Park.boundary_geojson, Park.position_confidence,
                     County.name.label("county"), Industry.name.label("industry"), Industry.color,
@@ -48,6 +48,7 @@ def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
              .join(County, Park.county_code == County.code)
              .outerjoin(Industry, Park.industry_id == Industry.id)
              .outerjoin(Zone, Park.zone_id == Zone.id)
+             .where(Park.retired_at.is_(None))  # a retired park's projects stay on the map, at its point
              .order_by(Industry.position.is_(None), Industry.position, Zone.position, Park.position, Park.id))
     if filters.industry:
         query = query.where(Park.industry_id == filters.industry)

@@ -1,13 +1,14 @@
-"""The parks' tables: industries with their chains, zones (一区N园), parks and anchor enterprises."""
+"""The parks' tables: industries with their chains, zones (一区N园), parks with their former names, anchor enterprises."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth.models import County
-from core.db import db, enum_type
+from core.db import UTCDateTime, db, enum_type, utcnow
 from core.enums import LabeledEnum
 
 
@@ -32,6 +33,20 @@ class ParkKind(LabeledEnum):
     PLATFORM = "platform", "研发平台"
 
 
+class Kept:
+    """Reference rows administrators keep: retired rows leave every choice list but stay where they are used."""
+
+    # The seed's own name for the row (its name in reference_data): a re-seed finds the row by it after a rename.
+    seed_key: Mapped[str | None] = mapped_column(String(200), unique=True, index=True)
+    # When an administrator last changed the row; a re-seed refreshes only rows no administrator has touched.
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
 class Industry(db.Model):
     __tablename__ = "industry"
 
@@ -46,7 +61,7 @@ class Industry(db.Model):
     zones: Mapped[list[Zone]] = relationship(back_populates="industry", order_by="Zone.position")
 
 
-class Chain(db.Model):
+class Chain(Kept, db.Model):
     __tablename__ = "chain"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,7 +73,7 @@ class Chain(db.Model):
     nodes: Mapped[list[ChainNode]] = relationship(back_populates="chain", order_by="ChainNode.position")
 
 
-class ChainNode(db.Model):
+class ChainNode(Kept, db.Model):
     __tablename__ = "chain_node"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +84,7 @@ class ChainNode(db.Model):
     chain: Mapped[Chain] = relationship(back_populates="nodes")
 
 
-class Zone(db.Model):
+class Zone(Kept, db.Model):
     """An industry's cluster of parks (一区N园)."""
 
     __tablename__ = "zone"
@@ -85,7 +100,7 @@ class Zone(db.Model):
     parks: Mapped[list[Park]] = relationship(back_populates="zone", order_by="Park.position")
 
 
-class Park(db.Model):
+class Park(Kept, db.Model):
     __tablename__ = "park"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,13 +122,28 @@ class Park(db.Model):
     county: Mapped[County] = relationship()
     enterprises: Mapped[list[Enterprise]] = relationship(back_populates="park",
                                                          order_by="Enterprise.position")
+    aliases: Mapped[list[ParkAlias]] = relationship(back_populates="park", order_by="ParkAlias.id",
+                                                    cascade="all, delete-orphan")
 
     @property
     def boundary(self) -> dict | None:
         return json.loads(self.boundary_geojson) if self.boundary_geojson else None
 
 
-class Enterprise(db.Model):
+class ParkAlias(db.Model):
+    """A park's former name: old ledgers and the project search still find the park by it."""
+
+    __tablename__ = "park_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("park.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    park: Mapped[Park] = relationship(back_populates="aliases")
+
+
+class Enterprise(Kept, db.Model):
     """An enterprise the policy names as an anchor (龙头/骨干) or partner of a cluster."""
 
     __tablename__ = "enterprise"

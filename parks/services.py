@@ -32,40 +32,65 @@ def _upsert(model, key: dict, **values):
     return row
 
 
+def _seeded(model, seed_key: str, **identity):
+    """The seed's row for ``seed_key`` (found by that key even after an administrator renamed it, or else by
+    ``identity`` when it predates the keys), and whether the seed may write it: a new row, or one no
+    administrator has changed (an edited or retired row is theirs and stays as it is)."""
+    row = db.session.scalar(select(model).filter_by(seed_key=seed_key)) \
+        or db.session.scalar(select(model).filter_by(seed_key=None, **identity))
+    if row is None:
+        row = model(**identity)  # added by _write, once complete (a look-up in between would flush it)
+    row.seed_key = seed_key
+    return row, row.edited_at is None
+
+
+def _write(row, **values):
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
 def seed_reference() -> dict[str, int]:
     """Insert or refresh industries, chains, zones, parks and anchor firms; safe to run again.
 
-    Positions an administrator has confirmed are never overwritten.
-    """
+    Positions an administrator has confirmed are never overwritten, nor any row an administrator has
+    edited, renamed or retired (a renamed park is not created again under its old name)."""
     industries = {}
     for position, (code, name, color, is_cluster, chains) in enumerate(ref.INDUSTRIES):
         industry = _upsert(Industry, {"code": code}, name=name, color=color, is_cluster=is_cluster,
                            position=position)
         industries[code] = industry
         for chain_position, (chain_name, nodes) in enumerate(chains.items()):
-            chain = _upsert(Chain, {"industry_id": industry.id, "name": chain_name}, position=chain_position)
+            chain, fresh = _seeded(Chain, f"{code}/{chain_name}", industry_id=industry.id, name=chain_name)
+            _write(chain, **({"position": chain_position} if fresh else {}))
             for node_position, node_name in enumerate(nodes):
-                _upsert(ChainNode, {"chain_id": chain.id, "name": node_name}, position=node_position)
+                node, fresh = _seeded(ChainNode, f"{code}/{chain_name}/{node_name}", chain_id=chain.id,
+                                      name=node_name)
+                _write(node, **({"position": node_position} if fresh else {}))
     zones = {}
     for position, (name, layout, industry_code, description) in enumerate(ref.ZONES):
-        zones[name] = _upsert(Zone, {"name": name}, layout=layout, industry_id=industries[industry_code].id,
-                              description=description, position=position)
+        zone, fresh = _seeded(Zone, name, name=name)
+        zones[name] = _write(zone, **(dict(layout=layout, industry_id=industries[industry_code].id,
+                                           description=description, position=position) if fresh else {}))
     parks = {}
     for position, row in enumerate(ref.PARKS):
         name, kind, zone, industry_code, county_code, lat, lon, confidence, note, description = row
-        park = db.session.scalar(select(Park).filter_by(name=name))
+        park, fresh = _seeded(Park, name, name=name)
         values = dict(kind=ParkKind(kind), zone_id=zones[zone].id if zone else None,
                       industry_id=industries[industry_code].id if industry_code else None,
-                      description=description, position=position)
-        if park is None or park.position_confidence is not PositionConfidence.CONFIRMED:
+                      description=description, position=position) if fresh else {}
+        if fresh and park.position_confidence is not PositionConfidence.CONFIRMED:
             county = db.session.get(County, county_code)
             values.update(county_code=county_code, lat=lat, lon=lon,
                           position_confidence=PositionConfidence(confidence),
                           position_note=note or ref.COUNTY_SEAT_NOTE.format(county=county.name))
-        parks[name] = _upsert(Park, {"name": name}, **values)
+        parks[name] = _write(park, **values)
     for position, (name, role, industry_code, park_name, note) in enumerate(ref.ENTERPRISES):
-        _upsert(Enterprise, {"name": name}, role=role, industry_id=industries[industry_code].id,
-                park_id=parks[park_name].id, note=note, position=position)
+        firm, fresh = _seeded(Enterprise, name, name=name)
+        _write(firm, **(dict(role=role, industry_id=industries[industry_code].id, park_id=parks[park_name].id,
+                             note=note, position=position) if fresh else {}))
     return {"industries": len(industries), "zones": len(zones), "parks": len(parks),
             "enterprises": len(ref.ENTERPRISES)}
 

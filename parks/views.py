@@ -1,15 +1,19 @@
-"""The park pages: the park list, a park's page, and the administrators' position and boundary edits."""
+"""The park pages: the park list, a park's page, and the administrators' edits: a park's facts, retiring it, its
+position and boundary."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from core.auth.forms import ConfirmForm
 from core.auth.models import Role
 from core.auth.permissions import admin_required
+from core.auth.queries import current_counties
 from core.transaction import FLASH, transaction
 
-from . import queries, services
-from .forms import BoundaryForm, PositionForm
+from . import editing, queries, services
+from .forms import BoundaryForm, ParkForm, PositionForm
+from .history import history
 from .models import PositionConfidence
 
 bp = Blueprint("parks", __name__, url_prefix="/parks")
@@ -24,7 +28,7 @@ def init_app(app):
 def index():
     """List parks grouped by industry cluster and zone."""
     return render_template("parks/index.html", groups=queries.parks_by_industry(),
-                           enterprise_counts=queries.enterprise_counts(),
+                           retired=queries.retired_parks(), enterprise_counts=queries.enterprise_counts(),
                            confirmed=PositionConfidence.CONFIRMED)
 
 
@@ -43,7 +47,73 @@ def _render_detail(park, position_form=None, boundary_form=None, status=200):
     # Later domains (projects) add panels here without parks importing them.
     panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
     return render_template("parks/detail.html", park=park, position_form=position_form,
-                           boundary_form=boundary_form, panels=panels), status
+                           boundary_form=boundary_form, panels=panels, history=history("park", park.id),
+                           confirm=ConfirmForm() if current_user.role is Role.ADMIN else None), status
+
+
+def _park_form(park=None) -> ParkForm:
+    form = ParkForm(obj=park) if request.method == "GET" else ParkForm()
+    form.set_choices(counties=current_counties(), zones=queries.zones(keep=park.zone_id if park else None),
+                     industries=queries.industries())
+    return form
+
+
+def _save(form: ParkForm, park):
+    """Save the park form; a county move that leaves projects behind shows them for confirmation (nothing saved)."""
+    unconfirmed = None
+    if request.method == "POST" and form.validate():
+        with transaction(errors_to=form) as tx:
+            saved = editing.save_park(park, form.park_data(), by=current_user, confirmed=form.confirm_move.data or "")
+        if tx.ok:
+            flash(f"已保存园区“{saved.name}”。", "success")
+            return redirect(url_for("parks.detail", park_id=saved.id))
+        if isinstance(tx.error, editing.CountyMoveUnconfirmed):
+            unconfirmed = tx.error
+            form.confirm_move.data = unconfirmed.token
+    status = 400 if request.method == "POST" else 200
+    return render_template("parks/form.html", form=form, park=park, unconfirmed=unconfirmed,
+                           history=history("park", park.id) if park else []), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    """Add a park (it starts at its county seat's position, to be confirmed)."""
+    return _save(_park_form(), None)
+
+
+@bp.route("/<int:park_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit(park_id: int):
+    """Edit a park's name, county, zone, industry, kind and description."""
+    park = queries.park_detail(park_id)
+    return _save(_park_form(park), park)
+
+
+@bp.post("/<int:park_id>/retire")
+@admin_required
+def retire(park_id: int):
+    """Retire a park: gone from every choice, still shown on its projects and resolved by old ledgers."""
+    return _retire_or_restore(park_id, editing.retire, "已撤销园区“{}”。")
+
+
+@bp.post("/<int:park_id>/restore")
+@admin_required
+def restore(park_id: int):
+    """Bring a retired park back into the choices."""
+    return _retire_or_restore(park_id, editing.restore, "已恢复园区“{}”。")
+
+
+def _retire_or_restore(park_id: int, action, message: str):
+    park = queries.park_detail(park_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("表单已过期，请重试。", "warning")
+        return redirect(url_for("parks.detail", park_id=park.id))
+    with transaction(errors_to=FLASH) as tx:
+        action(park, by=current_user)
+    if tx.ok:
+        flash(message.format(park.name), "success")
+    return redirect(url_for("parks.detail", park_id=park.id))
 
 
 @bp.post("/<int:park_id>/position")

@@ -74,13 +74,14 @@ def generate(count: int, *, if_empty: bool = False, random_seed: int | None = No
         click.echo("已有项目，未生成演示数据。")
         return 0
     rng = random.Random(random_seed)
-    parks = db.session.scalars(select(Park)).all()
+    parks = db.session.scalars(select(Park).where(Park.retired_at.is_(None))).all()  # as the forms offer them
     if not parks:
         raise click.ClickException("请先运行 flask seed 载入园区等参考数据。")
     types = db.session.scalars(select(ApprovalItemType).where(ApprovalItemType.is_active)
                                .order_by(ApprovalItemType.position)).all()
     nodes_by_industry: dict[int, list[int]] = {}
-    for node_id, industry_id in db.session.execute(select(ChainNode.id, Chain.industry_id).join(Chain)):
+    for node_id, industry_id in db.session.execute(select(ChainNode.id, Chain.industry_id).join(Chain).where(
+            ChainNode.retired_at.is_(None), Chain.retired_at.is_(None))):
         nodes_by_industry.setdefault(industry_id, []).append(node_id)
     industry_codes = {p.industry_id: p.industry.code for p in parks if p.industry}
     leaders = db.session.scalars(select(User.id).where(User.role == Role.LEADER)).all()

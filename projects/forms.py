@@ -126,7 +126,7 @@ class ListFilterForm(Form):
     major = BooleanField("只看重大项目")
     gaps = BooleanField("只看资料缺项")
     light = OptionalSelectField("亮灯", choices=[], blank="全部")
-    q = StringField("搜索项目名称或投资方", validators=[at_most(100, "搜索词")])
+    q = StringField("搜索项目名称、投资方或园区", validators=[at_most(100, "搜索词")])
     sort = SelectField("排序", choices=[])
     page = HiddenField()
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask import url_for
 from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import logs
-from core.auth.models import Role, User
+from core.auth.models import County, Role, User
 from core.db import db
 from core.errors import NotAllowed, NotFound
+from parks.editing import Dependant
+from parks.models import Park
+from parks.queries import park_ids_named
 
 from .models import (
     CONSTRUCTION_PERMIT,
@@ -171,7 +175,8 @@ def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         query = query.where(or_(Project.name.ilike(pattern, escape="\\"),
-                                Project.investor_name.ilike(pattern, escape="\\")))
+                                Project.investor_name.ilike(pattern, escape="\\"),
+                                Project.park_id.in_(park_ids_named(pattern))))  # a park's former names too
     return query, light
 
 
@@ -246,6 +251,24 @@ def park_summary(user: User, park_id: int) -> dict:
     return {"by_stage": [(stage, *by_stage[stage]) for stage in Stage if stage in by_stage],
             "count": sum(count for count, _ in by_stage.values()),
             "total": sum((total for _, total in by_stage.values()), 0)}
+
+
+def projects_left_outside(park: Park, county_code: str) -> list[Dependant]:
+    """Every project in ``park`` whose county is not ``county_code``: what the park's move there would leave behind
+    (an administrator's check: all counties)."""
+    rows = db.session.execute(select(Project.id, Project.name, County.name)
+                              .join(County, Project.county_code == County.code)
+                              .where(Project.park_id == park.id, Project.county_code != county_code)
+                              .order_by(Project.id))
+    return [Dependant(f"project:{pid}", "项目", name, county, url_for("projects.detail", project_id=pid))
+            for pid, name, county in rows]
+
+
+def projects_to_review(user: User, park_id: int) -> list[Project]:
+    """The user's projects in the park that are not in the park's county (its county changed since)."""
+    return list(db.session.scalars(visible_projects(user).join(Park, Project.park_id == Park.id)
+                                   .where(Park.id == park_id, Project.county_code != Park.county_code)
+                                   .options(selectinload(Project.county)).order_by(Project.name)))
 
 
 def approval_item_or_404(project: Project, item_id: int) -> ApprovalItem:

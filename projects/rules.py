@@ -141,7 +141,10 @@ def validate(data: dict, *, current: Project | None, new_stage: Stage = Stage.SI
     park = db.session.get(Park, data["park_id"]) if data.get("park_id") else None
     if data.get("park_id") and park is None:
         errors["park_id"] = "园区不存在。"
-    elif park is not None and county is not None and park.county_code != county.code:
+    elif park is not None and county is not None and park.county_code != county.code and not (
+            current is not None and current.park_id == park.id and current.county_code == county.code):
+        # A project left outside its park's county by the park's move is listed for review; until then its
+        # other fields stay editable (and its ledger rows importable): only a new mismatch is refused.
         errors["park_id"] = f"园区“{park.name}”不在{county.name}，请选择该县区的园区。"
     if data.get("chain_node_id"):
         node = db.session.get(ChainNode, data["chain_node_id"])

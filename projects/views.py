@@ -52,9 +52,11 @@ def require_version_field() -> None:
         raise rules.ProjectInvalid({"": "缺少版本号，请刷新页面后重试。"})
 
 
-def _form_choices(form: ProjectForm) -> None:
-    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(),
-                     industries=industries_with_chains(), leaders=queries.leader_choices(),
+def _form_choices(form: ProjectForm, project=None) -> None:
+    # A retired park or chain node stays offered only to the project that already has it.
+    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(keep=getattr(project, "park_id", None)),
+                     industries=industries_with_chains(keep_node=getattr(project, "chain_node_id", None)),
+                     leaders=queries.leader_choices(),
                      events=rules.choices("signing_event_id"))
 
 
@@ -69,7 +71,7 @@ def _force_own_county(form: ProjectForm) -> None:
 def index():
     """List the projects the user may see, filtered, searched, sorted and paginated."""
     form = ListFilterForm(request.args)
-    form.set_choices(counties=counties_for(current_user), parks=parks_in_order(),
+    form.set_choices(counties=counties_for(current_user), parks=parks_in_order(keep=request.args.get("park", type=int)),
                      industries=industries(), years=queries.sign_years(current_user),
                      sorts=queries.SORTS)
     form.validate()
@@ -164,11 +166,11 @@ def edit(project_id: int):
     project = queries.get_project_or_404(project_id, current_user, for_edit=True)
     if request.method == "GET":
         form = ProjectForm(obj=project)
-        _form_choices(form)
+        _form_choices(form, project)
         return render_template("projects/form.html", form=form, project=project)
     require_version_field()
     form = ProjectForm()
-    _form_choices(form)
+    _form_choices(form, project)
     _force_own_county(form)
     if not form.validate():
         return render_template("projects/form.html", form=form, project=project), 400
@@ -284,4 +286,5 @@ def approval_types():
 def _park_panel(park):
     """A park's projects on the park's page (parks cannot import projects)."""
     return Markup(render_template("projects/_park_panel.html", park=park,
-                                  summary=queries.park_summary(current_user, park.id)))
+                                  summary=queries.park_summary(current_user, park.id),
+                                  to_review=queries.projects_to_review(current_user, park.id)))

@@ -112,3 +112,20 @@ def make_event(by: User | None = None, **overrides):
     event = save_signing_event(None, by=by, **data)
     db.session.commit()
     return event
+
+
+def park_data(park, **changes) -> dict:
+    """A park's editable fields as parks.editing.save_park takes them, with ``changes`` applied."""
+    data = {"name": park.name, "county_code": park.county_code, "zone_id": park.zone_id,
+            "industry_id": park.industry_id, "kind": park.kind, "description": park.description}
+    data.update(changes)
+    return data
+
+
+def rename_park(park, new_name: str, by: User):
+    """Rename a park through parks.editing.save_park (the old name becomes a former name), committed."""
+    from parks.editing import save_park
+
+    save_park(park, park_data(park, name=new_name), by=by)
+    db.session.commit()
+    return park

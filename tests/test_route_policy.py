@@ -16,7 +16,8 @@ from core import clock
 from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
-from parks.models import Park
+from parks import editing
+from parks.models import Park, Zone
 from projects import services as project_services
 from projects.events import services as event_services
 from projects.leads.models import Lead
@@ -25,7 +26,7 @@ from projects.ledgers.staging import stage_upload
 from projects.models import ApprovalItem, ApprovalItemType, Project
 from projects.reports import services as report_services
 from projects.stages import SignType
-from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user
+from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user, rename_park
 from tests.prepared import PreparedRows, prepare
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
@@ -80,6 +81,15 @@ POLICY: dict[str, Policy] = {
     "parks.detail": Policy("reader", {"GET": PAGE}),
     "parks.set_position": Policy("admin", {"POST": REJECTED}),
     "parks.upload_boundary": Policy("admin", {"POST": REJECTED}),
+    "parks.new": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "parks.edit": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "parks.retire": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry")),  # back to the park's page
+    "parks.restore": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry")),  # the world's retired park
+    "reference.index": Policy("admin", {"GET": PAGE}),
+    "reference.new": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "reference.edit": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "reference.retire": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry")),  # to the zone's page
+    "reference.restore": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry")),  # its retired zone
     "projects.index": Policy("reader", {"GET": PAGE}),
     "projects.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
     "projects.detail": Policy("reader", {"GET": PAGE}, scoped=True),
@@ -162,6 +172,9 @@ class World:
     spare_id: int = 0  # an enabled account an admin may disable
     dormant_id: int = 0  # a disabled account an admin may enable
     park_id: int = 0
+    retired_park_id: int = 0  # a retired park an admin may restore
+    zone_id: int = 0
+    retired_zone_id: int = 0
     event_id: int = 0
     project_ids: dict[bool, int] = field(default_factory=dict)  # foreign? -> id
     permit_ids: dict[bool, int] = field(default_factory=dict)
@@ -179,7 +192,9 @@ class World:
     def url(self, endpoint: str, foreign: bool = False) -> str:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
                 "milestone_id": self.milestone_ids[foreign], "blocker_id": self.blocker_ids[foreign],
-                "lead_id": self.lead_ids[foreign], "park_id": self.park_id, "event_id": self.event_id,
+                "lead_id": self.lead_ids[foreign], "event_id": self.event_id,
+                "park_id": self.retired_park_id if endpoint == "parks.restore" else self.park_id, "kind": "zones",
+                "row_id": self.retired_zone_id if endpoint == "reference.restore" else self.zone_id,
                 "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id,
                 "package": "leaflet", "filename": "leaflet.js", "batch_id": self.batch_id}
         with self.app.test_request_context():
@@ -214,6 +229,17 @@ def build_world(app) -> World:
     w.dormant_id = dormant.id
     park = db.session.scalar(select(Park).where(Park.county_code == OWN_COUNTY).order_by(Park.id))
     w.park_id = park.id
+    admin = w.users[Role.ADMIN.value]
+    retired_park = db.session.scalar(select(Park).where(Park.county_code == OTHER_COUNTY).order_by(Park.id))
+    rename_park(retired_park, retired_park.name + "（原名）", by=admin)  # a former name: park_alias
+    editing.retire(retired_park, by=admin)
+    w.retired_park_id = retired_park.id
+    w.zone_id = db.session.scalar(select(Zone.id).order_by(Zone.id))
+    retired_zone = editing.save_entry(Zone, None, {"name": "探测已撤销集聚区", "layout": "一区一园",
+                                                   "industry_id": park.industry_id}, by=admin)
+    editing.retire(retired_zone, by=admin)
+    w.retired_zone_id = retired_zone.id
+    db.session.commit()
     commerce = w.users[Role.COMMERCE.value]
     w.event_id = event_services.save_signing_event(None, name="6·18 海峡项目成果交易会", date=dt.date(2025, 6, 18),
                                                      place="福州", organiser="省政府", county_code=None, notes="",
@@ -271,6 +297,7 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
     today = clock.today()
     project = db.session.get(Project, w.project_ids[foreign])
     lead = db.session.get(Lead, w.lead_ids[foreign])
+    park, zone = db.session.get(Park, w.park_id), db.session.get(Zone, w.zone_id)
     version, lead_version = str(project.version), str(lead.version)
     row = f"p{project.id}-"
     return {
@@ -282,6 +309,16 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
         "auth.enable": lambda: {},
         "parks.set_position": lambda: {"lat": "26.3012", "lon": "117.6234", "note": "实地核对"},
         "parks.upload_boundary": lambda: {"file": (io.BytesIO(BOUNDARY), "boundary.geojson")},
+        "parks.new": lambda: {"name": "探测新园区", "county_code": OWN_COUNTY, "kind": "industrial"},
+        "parks.edit": lambda: {"name": park.name + "（新）", "county_code": park.county_code, "kind": park.kind.value,
+                               "zone_id": str(park.zone_id or ""), "industry_id": str(park.industry_id or "")},
+        "parks.retire": lambda: {},
+        "parks.restore": lambda: {},
+        "reference.new": lambda: {"name": "探测新集聚区", "layout": "一区两园", "industry_id": str(zone.industry_id)},
+        "reference.edit": lambda: {"name": zone.name + "（新）", "layout": zone.layout,
+                                   "industry_id": str(zone.industry_id), "description": zone.description},
+        "reference.retire": lambda: {},
+        "reference.restore": lambda: {},
         "projects.new": lambda: {"version": "0", "name": "探测新项目", "investor_name": "探测投资有限公司",
                                  "county_code": OWN_COUNTY, "total_investment": "5000", "sign_type": "contract",
                                  "sign_date": "2025-04-01"},

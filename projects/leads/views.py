@@ -24,8 +24,10 @@ def init_app(app) -> None:
 
 
 def _lead_form_choices(form: LeadForm, lead=None) -> None:
-    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(),
-                     industries=industries_with_chains(), owners=queries.owner_choices(current_user, lead))
+    # A retired park or chain node stays offered only to the lead that already has it.
+    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(keep=getattr(lead, "park_id", None)),
+                     industries=industries_with_chains(keep_node=getattr(lead, "chain_node_id", None)),
+                     owners=queries.owner_choices(current_user, lead))
 
 
 def _clocks():

@@ -90,7 +90,7 @@ class Refs:
     counties: dict[str, str]  # code, name or short name (old ones too) → current county code
     county_names: dict[str, str]  # current code → name
     industries: dict[str, int]  # name, code-alias → id
-    parks: dict[str, tuple[int, str]]  # name → (id, county code)
+    parks: dict[str, tuple[int, str, str]]  # name or former name → (id, county code, notice or "") (park_names)
 
 
 @dataclass

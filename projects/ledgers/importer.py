@@ -36,6 +36,7 @@ from .bulk import BulkCreator
 from .excel import LedgerRow, Refs, industry_lookup, parse_ledger
 from .gaps import gap_notices
 from .models import ImportBatch
+from .park_names import add_park_notices, park_lookup
 
 IMPORT_NOTE = "台账导入"
 # Sheet field → the project field it feeds (for the data handed to create_project / update_project).
@@ -107,8 +108,7 @@ def load_refs() -> Refs:
         if county.successor_code is None:
             names[county.code] = county.name
     industries = industry_lookup(db.session.execute(select(Industry.id, Industry.code, Industry.name)).all())
-    parks = {name: (pid, code) for pid, name, code in db.session.execute(select(Park.id, Park.name, Park.county_code))}
-    return Refs(counties=counties, county_names=names, industries=industries, parks=parks)
+    return Refs(counties=counties, county_names=names, industries=industries, parks=park_lookup())
 
 
 def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = False,
@@ -131,6 +131,7 @@ def import_ledger(data: bytes, *, by: User, filename: str = "", dry_run: bool = 
                             f"（批次 #{before.id}），同一文件不能重复导入。")
     refs = load_refs()
     parsed = parse_ledger(data, refs)
+    add_park_notices(parsed.rows, parsed.report)
     outcome = Outcome(parsed.report)
     if parsed.report.ok:
         _Importer(parsed.rows, refs, by, outcome, strict=strict).run()

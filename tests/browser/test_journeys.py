@@ -107,7 +107,7 @@ def test_commerce_logs_a_lead_follows_it_up_and_signs_it(journey):
     page.locator(".alert-success").get_by_role("link", name=SIGNED_NAME).click()
     expect(page).to_have_url(journey.url(project_path))
     page.locator("#mainnav").get_by_role("link", name="项目", exact=True).click()
-    page.get_by_label("搜索项目名称或投资方").fill("闽光氟硅")
+    page.get_by_label("搜索项目名称、投资方或园区").fill("闽光氟硅")
     page.get_by_role("button", name="筛选", exact=True).click()
     expect(page.locator("table tbody tr")).to_have_count(1)
     expect(page.locator("table tbody").get_by_role("link", name=SIGNED_NAME)).to_have_attribute("href", project_path)
@@ -138,7 +138,7 @@ def test_county_official_keeps_a_project_current_on_a_phone(journey, site):
 
     # Find the project through the folded filters, then keep it current.
     page.get_by_role("button", name="筛选与排序").click()
-    page.get_by_label("搜索项目名称或投资方").fill(site.county_project_name)
+    page.get_by_label("搜索项目名称、投资方或园区").fill(site.county_project_name)
     page.get_by_role("button", name="筛选", exact=True).click()
     page.locator("table tbody").get_by_role("link", name=site.county_project_name, exact=True).click()
     project_url = journey.url(f"/projects/{site.county_project}")

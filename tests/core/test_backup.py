@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from core import clock
 from core.auth.models import Role
 from core.db import db
+from parks.models import Park
 from projects.leads.models import FollowUpKind
 from projects.leads.services import add_follow_up
 from projects.ledgers import importer
@@ -25,7 +26,7 @@ from projects.reports.models import BlockerCategory
 from projects.reports.services import add_blocker, save_report
 from projects.services import add_milestone
 from tests.conftest import csrf_token_from
-from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user
+from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user, rename_park
 from tests.harness import Server, live_env, run_cli
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
@@ -56,6 +57,7 @@ def fill_every_table(app) -> None:
                   next_step="寄送园区资料", next_due=None, by=commerce)  # follow_up
     importer.import_ledger(ledger_bytes([ledger_row(name="台账导入项目")]), by=commerce,
                           filename="台账.xlsx")  # import_batch
+    rename_park(db.session.scalar(select(Park).order_by(Park.id)), "改名后的园区", by=make_user(Role.ADMIN))  # park_alias
     db.session.commit()
 
 

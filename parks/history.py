@@ -1,0 +1,42 @@
+"""A park's or a reference row's change history as its page shows it: when, who, what, old and new."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core import audit
+
+from .editing import FIELD_LABELS
+
+ACTIONS = {"created": "新建", "updated": "修改", "retired": "撤销", "restored": "恢复", "position_set": "核准位置",
+           "boundary_set": "上传边界"}
+
+
+@dataclass
+class Change:
+    at: dt.datetime  # UTC: the page shows it in China time
+    by: str
+    action: str
+    lines: list[str]
+
+
+def history(entity: str, entity_id: int) -> list[Change]:
+    """The row's audit entries, newest first."""
+    labels = FIELD_LABELS.get(entity, {})
+    changes = []
+    for entry in audit.entries_for(entity, entity_id):
+        data = entry.data
+        lines = [f"{labels.get(field, field)}：{new or '（空）'}" if entry.action == "created"
+                 else f"{labels.get(field, field)}：{old or '（空）'} → {new or '（空）'}"
+                 for field, (old, new) in data.get("changes", {}).items()]
+        if entry.action == "position_set":
+            old, new = data.get("old", {}), data.get("new", {})
+            lines.append(f"位置：{old.get('lat')}, {old.get('lon')} → {new.get('lat')}, {new.get('lon')}")
+        elif entry.action == "boundary_set":
+            lines.append(f"边界：{data.get('polygons')} 个多边形")
+        if data.get("review"):
+            lines.append("列为待复核：" + "、".join(data["review"]))
+        changes.append(Change(at=entry.at,
+                              by=entry.user.name_for_display if entry.user else "系统",
+                              action=ACTIONS.get(entry.action, entry.action), lines=lines))
+    return changes

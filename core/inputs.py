@@ -9,6 +9,15 @@ from decimal import ROUND_HALF_UP, Decimal
 # Ids in URLs and forms: the columns are PostgreSQL `integer`; a larger number names no row.
 MAX_ID = 2**31 - 1
 
+
+def id_value(text) -> int:
+    """A row id as given in a URL's query or a select (``type=``/``coerce=``): ValueError when it is no number or
+    lies outside 1..MAX_ID, so it never reaches a query the database would refuse."""
+    number = int(text)
+    if not 0 < number <= MAX_ID:
+        raise ValueError("编号超出范围。")
+    return number
+
 # Every date field, in every form and ledger: wide enough for any project's history and plans, narrow
 # enough that each date prints as YYYY-MM-DD and reads back the same (year 1 printed as "1-01-01").
 MIN_DATE = dt.date(1990, 1, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from wtforms import BooleanField
 
 from core.forms import OptionalSelectField
+from core.inputs import id_value
 from projects.forms import ListFilterForm
 from projects.stages import SignType, Stage
 
@@ -12,7 +13,7 @@ class ScopeFilterForm(ListFilterForm):
     """County, industry and signing year from the projects list's filters, plus the signing event."""
 
     park = stage = sign_type = major = light = q = sort = page = None
-    event = OptionalSelectField("签约活动", coerce=int, choices=[], blank="全部签约活动")
+    event = OptionalSelectField("签约活动", coerce=id_value, choices=[], blank="全部签约活动")
 
     def read_scope(self, *, counties, industries, years, events) -> list[str]:
         """Offer the choices, validate, and name the filters ignored: a value that is not one of the

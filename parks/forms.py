@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
 from core.auth.reference_data import EXTENT
 from core.forms import Form, OptionalSelectField, at_most
+from core.inputs import id_value
 
 from .models import ParkKind
 
@@ -44,8 +45,8 @@ def _label(row, text: str) -> str:
 class ParkForm(Form):
     name = StringField("园区名称", validators=[DataRequired("请填写园区名称。"), at_most(64, "园区名称")])
     county_code = SelectField("所在县区", choices=[], validators=[DataRequired("请选择所在县区。")])
-    zone_id = OptionalSelectField("所属集聚区", coerce=int, choices=[], blank="（不属于集聚区）")
-    industry_id = OptionalSelectField("产业", coerce=int, choices=[], blank="（综合）")
+    zone_id = OptionalSelectField("所属集聚区", coerce=id_value, choices=[], blank="（不属于集聚区）")
+    industry_id = OptionalSelectField("产业", coerce=id_value, choices=[], blank="（综合）")
     kind = SelectField("类型", choices=[], validators=[DataRequired("请选择园区类型。")])
     description = TextAreaField("简介", validators=[at_most(2000, "简介")])
     # The county move the administrator confirmed, with the projects it leaves behind (see editing.move_token).
@@ -67,7 +68,7 @@ class ParkForm(Form):
 class ZoneForm(Form):
     name = StringField("集聚区名称", validators=[DataRequired("请填写名称。"), at_most(64, "集聚区名称")])
     layout = StringField("布局（如 一区四园）", validators=[DataRequired("请填写布局。"), at_most(32, "布局")])
-    industry_id = SelectField("产业", coerce=int, choices=[])
+    industry_id = SelectField("产业", coerce=id_value, choices=[])
     description = TextAreaField("说明", validators=[at_most(2000, "说明")])
     submit = SubmitField("保存")
 
@@ -76,7 +77,7 @@ class ZoneForm(Form):
 
 
 class ChainForm(Form):
-    industry_id = SelectField("产业", coerce=int, choices=[])
+    industry_id = SelectField("产业", coerce=id_value, choices=[])
     name = StringField("产业链名称", validators=[DataRequired("请填写名称。"), at_most(64, "产业链名称")])
     submit = SubmitField("保存")
 
@@ -85,7 +86,7 @@ class ChainForm(Form):
 
 
 class ChainNodeForm(Form):
-    chain_id = SelectField("产业链", coerce=int, choices=[])
+    chain_id = SelectField("产业链", coerce=id_value, choices=[])
     name = StringField("环节名称", validators=[DataRequired("请填写名称。"), at_most(64, "环节名称")])
     submit = SubmitField("保存")
 
@@ -96,8 +97,8 @@ class ChainNodeForm(Form):
 class EnterpriseForm(Form):
     name = StringField("企业名称", validators=[DataRequired("请填写企业名称。"), at_most(128, "企业名称")])
     role = StringField("角色（如 龙头企业、骨干企业）", validators=[at_most(32, "角色")])
-    industry_id = OptionalSelectField("产业", coerce=int, choices=[])
-    park_id = OptionalSelectField("所在园区", coerce=int, choices=[])
+    industry_id = OptionalSelectField("产业", coerce=id_value, choices=[])
+    park_id = OptionalSelectField("所在园区", coerce=id_value, choices=[])
     note = TextAreaField("说明", validators=[at_most(2000, "说明")])
     submit = SubmitField("保存")
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.auth.forms import ConfirmForm
 from core.auth.permissions import admin_required
+from core.inputs import id_value
 from core.transaction import FLASH, transaction
 
 from . import editing, queries
@@ -57,7 +58,7 @@ def new(kind: str):
     spec = KINDS[kind]
     form = spec.form()
     if request.method == "GET" and spec.parent:
-        form[spec.parent].data = request.args.get(spec.parent, type=int)
+        form[spec.parent].data = request.args.get(spec.parent, type=id_value)
     return _save(kind, form, None)
 
 

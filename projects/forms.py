@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from core.forms import DateField, Form, IdField, MoneyField, OptionalSelectField, at_most
+from core.inputs import id_value
 
 from .models import ApprovalStatus, InvestorOrigin, InvestorType
 from .stages import Light, SignType, Stage
@@ -24,9 +25,9 @@ class ProjectForm(VersionedForm):
     investor_origin = OptionalSelectField("投资方来源", coerce=InvestorOrigin, choices=[])
     investor_type = OptionalSelectField("投资方类型", coerce=InvestorType, choices=[])
     county_code = SelectField("所属县区", choices=[], validators=[DataRequired("请选择县区。")])
-    park_id = OptionalSelectField("所属园区", coerce=int, choices=[])
-    industry_id = OptionalSelectField("产业", coerce=int, choices=[])
-    chain_node_id = OptionalSelectField("产业链环节", coerce=int, choices=[])
+    park_id = OptionalSelectField("所属园区", coerce=id_value, choices=[])
+    industry_id = OptionalSelectField("产业", coerce=id_value, choices=[])
+    chain_node_id = OptionalSelectField("产业链环节", coerce=id_value, choices=[])
     total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
     fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional()])
     land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")])
@@ -34,7 +35,7 @@ class ProjectForm(VersionedForm):
     sign_date = DateField("签约日期", validators=[Optional()])
     project_code = StringField("项目代码（前期阶段起必填）", validators=[Optional(), at_most(24, "项目代码")])
     is_major = BooleanField("重大项目")
-    hooked_leader_id = OptionalSelectField("挂钩领导", coerce=int, choices=[])
+    hooked_leader_id = OptionalSelectField("挂钩领导", coerce=id_value, choices=[])
     responsible_unit = StringField("责任单位", validators=[at_most(200, "责任单位")])
     liaison = StringField("联络员", validators=[at_most(100, "联络员")])
     planned_start = DateField("计划开工日期", validators=[Optional()])
@@ -44,7 +45,7 @@ class ProjectForm(VersionedForm):
     planned_production = DateField("计划投产日期", validators=[Optional()])
     actual_production = DateField("实际投产日期", validators=[Optional()])
     investment_baseline = MoneyField("月报启用前的累计完成投资（万元）", places=2, validators=[Optional()])
-    signing_event_id = OptionalSelectField("签约活动（首次签约的活动）", coerce=int, choices=[])
+    signing_event_id = OptionalSelectField("签约活动（首次签约的活动）", coerce=id_value, choices=[])
     is_capital_increase = BooleanField("增资项目（总投资只填增资部分）")
     notes = TextAreaField("备注", validators=[at_most(4000, "备注")])
     submit = SubmitField("保存")
@@ -118,8 +119,8 @@ class ListFilterForm(Form):
         csrf = False
 
     county = OptionalSelectField("县区", choices=[], blank="全部县区")
-    park = OptionalSelectField("园区", coerce=int, choices=[], blank="全部园区")
-    industry = OptionalSelectField("产业", coerce=int, choices=[], blank="全部产业")
+    park = OptionalSelectField("园区", coerce=id_value, choices=[], blank="全部园区")
+    industry = OptionalSelectField("产业", coerce=id_value, choices=[], blank="全部产业")
     stage = OptionalSelectField("阶段", choices=[], blank="全部阶段")
     sign_type = OptionalSelectField("签约类型", choices=[], blank="全部")
     year = OptionalSelectField("签约年份", coerce=int, choices=[], blank="全部年份")

@@ -9,6 +9,7 @@ from core import clock
 from core.auth.models import Role
 from core.auth.permissions import admin_required, roles_required
 from core.auth.queries import counties_for
+from core.inputs import id_value
 from core.transaction import FLASH, transaction
 from parks.queries import industries, industries_with_chains, parks_by_county, parks_in_order
 
@@ -71,7 +72,7 @@ def _force_own_county(form: ProjectForm) -> None:
 def index():
     """List the projects the user may see, filtered, searched, sorted and paginated."""
     form = ListFilterForm(request.args)
-    form.set_choices(counties=counties_for(current_user), parks=parks_in_order(keep=request.args.get("park", type=int)),
+    form.set_choices(counties=counties_for(current_user), parks=parks_in_order(keep=request.args.get("park", type=id_value)),
                      industries=industries(), years=queries.sign_years(current_user),
                      sorts=queries.SORTS)
     form.validate()

@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import DateField, Form, MoneyField, OptionalSelectField, at_most
+from core.inputs import id_value
 from projects.forms import VersionedForm
 from projects.models import InvestorOrigin
 from projects.stages import SignType
@@ -18,14 +19,14 @@ class LeadForm(VersionedForm):
     contact_person = StringField("联系人", validators=[at_most(50, "联系人")])
     contact_phone = StringField("联系电话", validators=[at_most(30, "联系电话")])
     investor_origin = OptionalSelectField("投资方来源", choices=[])
-    industry_id = OptionalSelectField("意向产业", coerce=int, choices=[])
-    chain_node_id = OptionalSelectField("产业链环节", coerce=int, choices=[])
+    industry_id = OptionalSelectField("意向产业", coerce=id_value, choices=[])
+    chain_node_id = OptionalSelectField("产业链环节", coerce=id_value, choices=[])
     county_code = OptionalSelectField("意向县区", choices=[])
-    park_id = OptionalSelectField("意向园区", coerce=int, choices=[])
+    park_id = OptionalSelectField("意向园区", coerce=id_value, choices=[])
     estimated_investment = MoneyField("预计投资（万元）", places=2, validators=[Optional()])
     source = SelectField("线索来源", choices=[], validators=[DataRequired("请选择线索来源。")])
     referrer = StringField("引荐人", validators=[at_most(100, "引荐人")])
-    owner_id = OptionalSelectField("负责人（默认为登记人）", coerce=int, choices=[])
+    owner_id = OptionalSelectField("负责人（默认为登记人）", coerce=id_value, choices=[])
     notes = TextAreaField("备注", validators=[at_most(4000, "备注")])
     duplicate_reason = TextAreaField("仍要保存的理由（与已有线索或项目重复时必填）", validators=[at_most(500, "理由")])
     submit = SubmitField("保存")
@@ -71,7 +72,7 @@ class LeadConvertForm(VersionedForm):
     total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
     sign_type = SelectField("签约类型", choices=[])
     sign_date = DateField("签约日期", validators=[InputRequired("请填写签约日期。")])
-    signing_event_id = OptionalSelectField("签约活动", coerce=int, choices=[])
+    signing_event_id = OptionalSelectField("签约活动", coerce=id_value, choices=[])
     submit = SubmitField("转为签约项目")
 
     def set_choices(self, *, counties, events) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField as WTDateField
-from wtforms import DecimalField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import DecimalField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 
 from core import forms as core_forms
@@ -100,6 +100,20 @@ def test_every_date_money_and_id_field_is_the_shared_one(app):
                 assert issubclass(kind, core_forms.MoneyField), f"{where}: use core.forms.MoneyField (one money rule)"
             if issubclass(kind, IntegerField):
                 assert issubclass(kind, core_forms.IdField), f"{where}: use core.forms.IdField (ids in range)"
+
+
+def test_every_id_select_coerces_through_the_id_rule(app):
+    # A bare int() takes 2**63, which a query then sends to the database (a 500 on SQLite and PostgreSQL).
+    for cls in all_form_classes(app):
+        for name, field in unbound_fields(cls):
+            if issubclass(field.field_class, SelectField) and name != "year":
+                assert field.kwargs.get("coerce") is not int, f"{cls.__name__}.{name}: coerce=inputs.id_value"
+
+
+@pytest.mark.parametrize("query", [f"park={2**63}", f"industry={2**31}", f"park=-1&page={10**30}", "park=0"])
+def test_id_filters_past_the_range_are_ignored_not_a_500(app, project_ref, query):
+    client = new_client(app, make_user(Role.COMMERCE))
+    assert client.get(f"/projects/?{query}").status_code == 200
 
 
 def test_every_text_field_of_every_form_refuses_control_characters(app):

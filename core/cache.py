@@ -73,15 +73,18 @@ def etag_of(key: str, *per_response) -> str:
     return digest
 
 
-def client_has(etag: str) -> bool:
-    """The request's If-None-Match names ``etag``, in any content coding ("<etag>:gzip" from a compressed response)."""
+def client_has(etag: str) -> str | None:
+    """The tag of the request's If-None-Match that names ``etag`` in any content coding ("<etag>:gzip" from a
+    compressed response), or None."""
     tags = request.if_none_match
-    return tags.star_tag or any(tag == etag or tag.startswith(etag + ":")
-                                for tag in tags.as_set(include_weak=True))
+    if tags.star_tag:
+        return etag
+    return next((tag for tag in tags.as_set(include_weak=True) if tag == etag or tag.startswith(etag + ":")), None)
 
 
 def not_modified(etag: str) -> Response:
-    """304: no body; the browser shows what it has (and keeps that response's own Content-Security-Policy)."""
+    """304 naming the representation the browser has: no body; the browser shows what it has (and keeps that
+    response's own Content-Security-Policy)."""
     response = current_app.response_class(status=304)
     response.set_etag(etag)
     response.vary.add("Accept-Encoding")
@@ -111,9 +114,11 @@ def respond(key: str | None, build: Callable[[], tuple[bytes, dict]], mimetype: 
     Content-Encoding alone); any other gets them unzipped. The gzip stream carries no timestamp, so every worker
     makes the same bytes for a key, as a strong ETag promises."""
     etag = etag_of(key) if key else None
-    if etag and client_has(etag):
-        return not_modified(etag), None
     zipped = accepts_gzip()
+    if etag:
+        etag = f"{etag}:{GZIP}" if zipped else etag
+        if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly; "*" matches too
+            return not_modified(etag), None
     body = None
 
     def zipped_entry():
@@ -131,5 +136,5 @@ def respond(key: str | None, build: Callable[[], tuple[bytes, dict]], mimetype: 
     if zipped:
         response.headers["Content-Encoding"] = GZIP
     if etag:
-        response.set_etag(f"{etag}:{GZIP}" if zipped else etag)
+        response.set_etag(etag)
     return response, entry["details"]

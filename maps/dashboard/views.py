@@ -82,8 +82,9 @@ def index():
     key = cache.entry_key("dashboard.index", visible_scope(current_user),
                           cache.normalised_args(field_names(DashboardFilterForm)), today)
     etag = cache.etag_of(key, *_page_identity()) if key else None
-    if etag and "_flashes" not in session and cache.client_has(etag):
-        return cache.not_modified(etag)
+    held = cache.client_has(etag) if etag and "_flashes" not in session else None
+    if held:  # the tag as Flask-Compress sent it, its coding appended
+        return cache.not_modified(held)
     content = cache.kept(key, lambda: _content(today))
     response = current_app.make_response(render_template("dashboard/index.html", content=Markup(content)))
     if etag:

@@ -61,15 +61,15 @@ def _content(today: dt.date) -> str:
     """The page's figures, rankings and lists for the user's scope and filters, rendered."""
     form, filters, ignored = _filters()
     month = clock.month_start(today)
+    figures, industries, events = queries.summary(current_user, filters, today)
     return render_template(
-        "dashboard/_content.html", form=form, filters=filters, ignored=ignored,
-        figures=queries.headline_figures(current_user, filters, today),
-        ranking=queries.county_ranking(filters, today),
-        industries=queries.by_industry(current_user, filters, today),
-        events=queries.by_event(current_user, filters, today),
+        "dashboard/_content.html", form=form, filters=filters, ignored=ignored, figures=figures,
+        ranking=queries.county_ranking(filters, today), industries=industries, events=events,
         red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, today),
-        completeness=queries.completeness_ranking(month), month=month,
-        data_completeness=queries.data_completeness_ranking(),
+        # City-wide and the same whatever the filters: kept apart, computed once per data version for everyone.
+        completeness=cache.kept(cache.entry_key("dashboard.completeness", month),
+                                lambda: queries.completeness_ranking(month)), month=month,
+        data_completeness=cache.kept(cache.entry_key("dashboard.data_completeness"), queries.data_completeness_ranking),
         stalled_days=queries.STALLED_DAYS, list_limit=queries.LIST_LIMIT, today=today)
 
 

@@ -1,7 +1,8 @@
 """Benchmark: the map's server build time and page size, against the naive one-folium-Marker-per-project way.
 
 Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL) with N demo projects,
-times /map/frame through the WSGI app in-process (the server's own work, no network) as a browser asks for it
+times /map/frame through the WSGI app in-process (the server's own work: CPU time, so other load on a shared machine
+does not count; no network) as a browser asks for it
 (gzip accepted): cold (the cache emptied first, as after every write: query, build, serialise, gzip), from the
 cache, and revalidated (304); prints the page size raw and gzipped, then times the naive build (one
 folium.Marker with a Popup per project) on the same rows. Run: .venv/bin/python bench/map_build.py [N ...]
@@ -34,14 +35,14 @@ def median_ms(request, before=lambda: None) -> float:
     times = []
     for _ in range(ROUNDS):
         before()
-        started = time.perf_counter()
+        started = time.process_time()
         request()
-        times.append((time.perf_counter() - started) * 1000)
+        times.append((time.process_time() - started) * 1000)
     return statistics.median(times)
 
 
 def time_map(app) -> tuple[float, float, float, int, int]:
-    """Median milliseconds of /map/frame as the commerce user, cold, cached and revalidated; the page's raw and
+    """Median CPU milliseconds of /map/frame as the commerce user, cold, cached and revalidated; the page's raw and
     gzipped bytes."""
     client = app.test_client()
     client.post("/login", data={"username": "bench_commerce", "password": PASSWORD})
@@ -62,20 +63,21 @@ def time_map(app) -> tuple[float, float, float, int, int]:
 
 
 def time_naive(app) -> float:
-    """Seconds to build and render the map with one folium.Marker and Popup per project."""
+    """CPU seconds to build and render the map with one folium.Marker and Popup per project."""
     with app.test_request_context():
         user = db.session.scalar(db.select(User).filter_by(username="bench_commerce"))
         points, _unplaced = queries.project_points(user, ListFilters(), clock.today())
-        started = time.perf_counter()
+        started = time.process_time()
         fmap = folium.Map(location=[26.3, 117.55], zoom_start=8, tiles=None)
         for p in points:
             folium.Marker([p.lat, p.lon], tooltip=p.name,
                           popup=folium.Popup(f"{p.name}<br>{p.investor}<br>{p.investment} 万元")).add_to(fmap)
         fmap.get_root().render()
-        return time.perf_counter() - started
+        return time.process_time() - started
 
 
 def main(sizes: list[int]) -> None:
+    print("CPU milliseconds per request (medians), in-process")
     print(f"{'projects':>8}  {'cold ms':>8}  {'cached ms':>9}  {'304 ms':>6}  {'raw KB':>7}  {'gzip KB':>7}  "
           f"{'naive s':>8}  {'naive/cold':>10}")
     naive_per_project = None

@@ -1,6 +1,7 @@
 """The dashboard page: the period and scope from the query string, then the figures, rankings and lists."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 
@@ -62,11 +63,15 @@ def _content(today: dt.date) -> str:
     form, filters, ignored = _filters()
     month = clock.month_start(today)
     figures, industries, events = queries.summary(current_user, filters, today)
+    # The city-wide tables are the same for every user (and the boards whatever the filters): kept apart, so after
+    # a write only the first dashboard anyone opens computes them.
+    city_wide = dataclasses.astuple(dataclasses.replace(filters, county=None))  # the ranking ignores the county
     return render_template(
         "dashboard/_content.html", form=form, filters=filters, ignored=ignored, figures=figures,
-        ranking=queries.county_ranking(filters, today), industries=industries, events=events,
+        ranking=cache.kept(cache.entry_key("dashboard.ranking", city_wide, today),
+                           lambda: queries.county_ranking(filters, today)),
+        industries=industries, events=events,
         red=queries.red_list(current_user, filters, today), stalled=queries.stalled_list(current_user, filters, today),
-        # City-wide and the same whatever the filters: kept apart, computed once per data version for everyone.
         completeness=cache.kept(cache.entry_key("dashboard.completeness", month),
                                 lambda: queries.completeness_ranking(month)), month=month,
         data_completeness=cache.kept(cache.entry_key("dashboard.data_completeness"), queries.data_completeness_ranking),

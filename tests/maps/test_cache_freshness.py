@@ -50,6 +50,7 @@ def test_a_new_project_is_on_every_view(browser, commerce):
     assert views.api_projects()[project.id]["properties"]["name"] == "新签约的项目"
     assert project.id in views.frame_projects()
     assert views.figures["signed"] == "1 个"
+    assert "1 三元区 1 8,000.00" in views.dashboard  # the city-wide ranking, an entry of its own
     assert "新签约的项目" in views.briefing  # 本月签约
 
 
@@ -169,6 +170,7 @@ def test_a_monthly_report(browser, commerce):
     db.session.commit()
     views = browser.look()
     assert views.figures["funds_rate"] == "25.0%"
+    assert "三元区 1 1 100.0%" in views.dashboard  # the month's completeness board, an entry of its own
     assert "3000" in views.briefing  # investment completed, by industry
 
 

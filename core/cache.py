@@ -14,7 +14,7 @@ import importlib.metadata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from werkzeug.datastructures import MultiDict
 
@@ -58,7 +58,9 @@ def normalised_args(names: Iterable[str], args: MultiDict | None = None) -> tupl
 def entry_key(endpoint: str, *parts) -> str | None:
     """The cache key of ``endpoint``'s response for ``parts`` at the current data version; None when there is no
     data version (then nothing is cached). Read it before the data: see core.data_version."""
-    version = data_version.current()
+    if "data_version" not in g:  # once a request: every entry it reads or builds names the same version
+        g.data_version = data_version.current()
+    version = g.data_version
     if version is None:
         return None
     material = repr((code_fingerprint(current_app.root_path), version, endpoint, parts))

@@ -2,18 +2,24 @@
 
 Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL, whose schema is dropped and
 recreated), loads the reference data and N demo projects, then times /dashboard through the WSGI app
-in-process. Run: .venv/bin/python bench/dashboard.py [N ...]   (default 10000; target median < 100 ms)
+in-process, as CPU time (other load on a shared machine does not count): cold (the cache emptied before each
+request, as after every write) with its query count; cold for this user while the city-wide tables (ranking,
+completeness boards) were just built by another user's view, as for everyone but the first after a write; then
+from the cache. Run: .venv/bin/python bench/dashboard.py [N ...]   (default 10000; targets: cold ≤ 60 ms, cached ≤ 10 ms)
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.projects_pages import build, measure  # noqa: E402  (same throw-away database and timing loop)
+from bench.projects_pages import PASSWORD, build, measure  # noqa: E402  (same throw-away database and timing loop)
 from core.db import db  # noqa: E402
+from core.extensions import cache  # noqa: E402
 
 PAGES = [
     ("dashboard, this year (leader/commerce)", "bench_commerce", ["/dashboard"]),
@@ -25,16 +31,36 @@ PAGES = [
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'projects':>8}  {'page':<42} {'median ms':>9}  {'queries':>7}")
+    print("CPU milliseconds per request (medians), in-process")
+    print(f"{'projects':>8}  {'page':<42} {'cold ms':>8}  {'queries':>7}  {'shared kept':>11}  {'cached ms':>9}")
     with tempfile.TemporaryDirectory() as workdir:
         for size in sizes:
             app = build(size, workdir)
+            # Like a gunicorn worker, which never held the demo data's generation: its leftovers out of the GC's way.
+            gc.collect()
+            gc.freeze()
+
+            def empty_cache():
+                with app.app_context():
+                    cache.clear()
+
             for label, user, urls in PAGES:
-                median_ms, queries = measure(app, user, urls)
-                print(f"{size:>8}  {label:<42} {median_ms:>9.1f}  {queries:>7.0f}")
+                other = app.test_client()  # a user of another scope, who opens the same views first
+                other.post("/login", data={"username": "bench_commerce" if user == "bench_county" else "bench_county",
+                                           "password": PASSWORD})
+
+                def after_another_view(urls=urls, other=other):
+                    empty_cache()
+                    for url in urls:
+                        other.get(url)
+
+                cold_ms, queries = measure(app, user, urls, before=empty_cache, timer=time.process_time)
+                shared_ms, _queries = measure(app, user, urls, before=after_another_view, timer=time.process_time)
+                cached_ms, _queries = measure(app, user, urls, timer=time.process_time)
+                print(f"{size:>8}  {label:<42} {cold_ms:>8.1f}  {queries:>7.0f}  {shared_ms:>11.1f}  {cached_ms:>9.1f}")
             with app.app_context():
                 db.engine.dispose()
-    print("\nTarget with 10,000 projects: median < 100 ms; the query count must not grow with N.")
+    print("\nTargets with 10,000 projects: cold ≤ 60 ms, cached ≤ 10 ms; the query count must not grow with N.")
 
 
 if __name__ == "__main__":

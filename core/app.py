@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import auth, cli, clock, config, errors, inputs, logs, security, views
+from core import auth, cache, cli, clock, config, errors, inputs, logs, security, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     bootstrap.init_app(app)
     compress.init_app(app)
+    cache.init_app(app)
     security.init_app(app)  # before the domains: maps adds its tile origins and asset route
 
     app.register_blueprint(views.bp)

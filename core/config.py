@@ -12,6 +12,8 @@ MIN_SECRET_KEY_LENGTH = 32
 PG_CONNECT_TIMEOUT_S = 5
 # Basemaps the map can draw under the parks and projects (see the README's map section).
 MAP_TILES_CHOICES = ("none", "local", "tianditu", "gaode", "osm")
+# Flask-Caching's back ends the app supports, and the short names the environment may use for them.
+CACHE_TYPES = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache", "null": "NullCache"}
 
 
 class ConfigError(RuntimeError):
@@ -50,6 +52,14 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 10  # then that name is refused (429) until they age out
     LOGIN_MAX_FAILURES_PER_ADDRESS = 50  # and so is one client address, whatever the name
     PROXY_FIX_X_FOR = 0  # behind a reverse proxy: how many proxies' X-Forwarded-For to trust (0: none)
+    # The response cache (core.cache). Blank: files under instance/cache, shared by every worker on the host and
+    # kept when gunicorn recycles a worker; RedisCache when CACHE_URL names a Redis server.
+    CACHE_TYPE = ""
+    CACHE_URL = ""  # redis://host:6379/0 (needs the redis package)
+    CACHE_DIR = ""  # FileSystemCache's folder; blank → instance/cache
+    CACHE_THRESHOLD = 500  # entries kept (files or per-process items); the oldest go first
+    CACHE_DEFAULT_TIMEOUT = 86400  # an entry is right as long as its data version; this only frees the space
+    CACHE_KEY_PREFIX = "sanming:"
 
 
 ENV_SETTINGS = {
@@ -70,6 +80,10 @@ ENV_SETTINGS = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": int,
     "PROXY_FIX_X_FOR": int,
     "MAX_CONTENT_LENGTH": int,  # bytes; a larger request gets the 413 page
+    "CACHE_TYPE": str,
+    "CACHE_URL": str,
+    "CACHE_DIR": str,
+    "CACHE_THRESHOLD": int,
 }
 
 # Limits that make no sense below 1 (a zero idle limit would end every login at once).
@@ -96,6 +110,7 @@ def load(app: Flask, overrides: dict | None) -> None:
     check_secret_key(app)
     check_map_tiles(app)
     check_limits(app)
+    check_cache(app)
 
 
 def database_uri(app: Flask) -> str:
@@ -151,3 +166,20 @@ def check_limits(app: Flask) -> None:
             raise ConfigError(f"{name} 必须是正整数（当前为 {app.config[name]}）。")
     if app.config["PROXY_FIX_X_FOR"] < 0:
         raise ConfigError("PROXY_FIX_X_FOR 不能为负数（0 表示不信任任何 X-Forwarded-For）。")
+
+
+def check_cache(app: Flask) -> None:
+    """Settle the cache's back end: a short or full Flask-Caching name, Redis when CACHE_URL is set, else files."""
+    config = app.config
+    wanted = config["CACHE_TYPE"].strip() or ("redis" if config["CACHE_URL"] else "filesystem")
+    by_name = {**CACHE_TYPES, **{full.lower(): full for full in CACHE_TYPES.values()}}
+    if wanted.lower() not in by_name:
+        raise ConfigError(f"CACHE_TYPE 的值 {wanted!r} 无效，可选值：{'、'.join(CACHE_TYPES.values())}。")
+    config["CACHE_TYPE"] = by_name[wanted.lower()]
+    if config["CACHE_TYPE"] == "RedisCache":
+        if not config["CACHE_URL"].startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("CACHE_TYPE = RedisCache 需要 CACHE_URL（如 redis://127.0.0.1:6379/0）。")
+        config["CACHE_REDIS_URL"] = config["CACHE_URL"]
+    if config["CACHE_TYPE"] == "FileSystemCache":
+        config["CACHE_DIR"] = config["CACHE_DIR"] or os.path.join(app.instance_path, "cache")
+    config["CACHE_NO_NULL_WARNING"] = True  # NullCache is a deliberate choice here (no caching at all)

@@ -1,12 +1,14 @@
 """The base form (Chinese validation messages, the input rules on every field) and the fields every domain shares."""
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import DateField as _DateField
 from wtforms import DecimalField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import Length
 
 from . import inputs
@@ -23,6 +25,13 @@ def _text_filter(label: str, multiline: bool):
     def clean(value):
         return inputs.clean_text(value, label, multiline=multiline) if isinstance(value, str) else value
     return clean
+
+
+@functools.cache
+def field_names(form_class: type) -> frozenset[str]:
+    """The names of a form class's fields (those a subclass set to None are not fields): the query-string
+    parameters a filter form reads, so a cache key made of them holds everything the filters depend on."""
+    return frozenset(name for name in dir(form_class) if isinstance(getattr(form_class, name), UnboundField))
 
 
 class Form(FlaskForm):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, String, func, select, type_coerce
 
 from core.auth.models import County, User
 from core.auth.queries import counties_for
@@ -19,8 +20,8 @@ from projects.stages import Light, Stage
 
 from .coords import spread
 
-_STAGES = {stage.value: stage for stage in Stage}  # a dict look-up per row, not an Enum() call
-_LIGHTS = {light.value: light for light in Light}
+STAGE_LABELS = {stage.value: stage.label for stage in Stage}  # a dict look-up per row, not an Enum() call
+LIGHT_LABELS = {light.value: light.label for light in Light}
 
 
 def has_position(lat: float | None, lon: float | None) -> bool:
@@ -82,33 +83,56 @@ def project_count(user: User, filters: ListFilters, today: dt.date) -> int:
     return db.session.scalar(query.with_only_columns(func.count(Project.id)).order_by(None))
 
 
-def project_map_data(user: User, filters: ListFilters, today: dt.date) -> dict:
-    """The user's filtered projects as point features at their park (else their county seat), spread
-    round that spot; ``unplaced`` counts those with neither."""
+class ProjectPoint(NamedTuple):
+    """One project placed on the map, from one row of column values (no ORM object)."""
+
+    id: int
+    name: str
+    investor: str
+    county: str
+    park: str
+    investment: float  # 万元
+    major: bool
+    stage: str  # Stage value
+    light: str  # Light value
+    lon: float
+    lat: float
+
+
+def project_points(user: User, filters: ListFilters, today: dt.date) -> tuple[list[ProjectPoint], int]:
+    """The user's filtered projects at their park (else their county seat), spread round that spot, in id order;
+    and how many have neither. Plain column values: stage and light as their codes, investment as a float."""
     query, light = filtered_projects(user, filters, today)
     query = (query.with_only_columns(
-        Project.id, Project.name, Project.investor_name, Project.total_investment, Project.stage,
-        Project.is_major, light.label("light"), County.name.label("county"), Park.name.label("park"),
-        Park.lat, Park.lon, County.seat_lat, County.seat_lon, maintain_column_froms=False)
+        Project.id, Project.name, Project.investor_name, County.name, Park.name,
+        type_coerce(Project.total_investment, Float), Project.is_major, type_coerce(Project.stage, String),
+        light, Park.lat, Park.lon, County.seat_lat, County.seat_lon, maintain_column_froms=False)
         .select_from(Project)
         .join(County, Project.county_code == County.code)
         .outerjoin(Park, Project.park_id == Park.id)
         .order_by(Project.id))
-    features, unplaced, taken = [], 0, {}
-    for row in db.session.execute(query):
-        spot = ((row.lat, row.lon) if has_position(row.lat, row.lon)
-                else (row.seat_lat, row.seat_lon) if has_position(row.seat_lat, row.seat_lon) else None)
+    points, unplaced, taken = [], 0, {}
+    # Core rows, not ORM ones: a fifth of the time for 10,000 projects.
+    for pid, name, investor, county, park, investment, major, stage, lit, lat, lon, seat_lat, seat_lon \
+            in db.session.connection().execute(query):
+        spot = ((lat, lon) if has_position(lat, lon)
+                else (seat_lat, seat_lon) if has_position(seat_lat, seat_lon) else None)
         if spot is None:
             unplaced += 1
             continue
         index = taken[spot] = taken.get(spot, -1) + 1
         lat, lon = spread(*spot, index)
-        stage, lit = _STAGES[row.stage], _LIGHTS[row.light]
-        features.append({"type": "Feature",
-                         "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
-                         "properties": {"id": row.id, "name": row.name, "investor": row.investor_name,
-                                        "county": row.county, "park": row.park or "",
-                                        "investment": float(row.total_investment), "major": row.is_major,
-                                        "stage": stage.value, "stage_label": stage.label,
-                                        "light": lit.value, "light_label": lit.label}})
+        points.append(ProjectPoint(pid, name, investor, county, park or "", float(investment), major, stage, lit,
+                                   round(lon, 5), round(lat, 5)))
+    return points, unplaced
+
+
+def project_collection(points: list[ProjectPoint], unplaced: int) -> dict:
+    """The points as the GeoJSON API's FeatureCollection, text as stored."""
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+                 "properties": {"id": p.id, "name": p.name, "investor": p.investor, "county": p.county,
+                                "park": p.park, "investment": p.investment, "major": p.major,
+                                "stage": p.stage, "stage_label": STAGE_LABELS[p.stage],
+                                "light": p.light, "light_label": LIGHT_LABELS[p.light]}}
+                for p in points]
     return {"type": "FeatureCollection", "features": features, "unplaced": unplaced}

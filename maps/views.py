@@ -1,11 +1,16 @@
 """The map pages: the map and its frame, the offline export, the GeoJSON API and the map's vendor assets."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
+import datetime as dt
+from collections.abc import Callable
+
+import orjson
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 from flask_login import current_user, login_required
 
-from core import clock, logs, security
-from projects.queries import ListFilters
+from core import cache, clock, logs, security
+from core.forms import field_names
+from projects.queries import ListFilters, visible_scope
 from projects.stages import Light, SignType, Stage
 
 from . import folium_map, queries
@@ -13,6 +18,7 @@ from .forms import MapFilterForm
 
 bp = Blueprint("maps", __name__)
 GEOJSON_MIMETYPE = "application/geo+json"
+CACHED = ("maps.frame", "maps.parks_geojson", "maps.projects_geojson")
 
 
 def init_app(app):
@@ -20,6 +26,8 @@ def init_app(app):
     app.register_blueprint(bp)
     security.add_asset_endpoint(app, "maps.vendor")
     security.add_image_sources(app, _tile_origins)
+    for endpoint in CACHED:
+        security.add_revalidated_endpoint(app, endpoint)
 
 
 def _tile_origins(config) -> list[str]:
@@ -44,12 +52,28 @@ def _filter_args(form: MapFilterForm) -> dict[str, str]:
             if not field.errors and request.args.get(field.name)}
 
 
-def _build(filters: ListFilters, *, links: bool):
+def _build(filters: ListFilters, today: dt.date, *, links: bool):
     parks, _unplaced = queries.park_map_data(filters)
-    projects = queries.project_map_data(current_user, filters, clock.today())
+    points, _unplaced = queries.project_points(current_user, filters, today)
     config = current_app.config
-    return folium_map.build_map(parks, projects, tiles=config["MAP_TILES"], tiles_url=config["MAP_TILES_URL"],
+    return folium_map.build_map(parks, points, tiles=config["MAP_TILES"], tiles_url=config["MAP_TILES_URL"],
                                 token=config["TIANDITU_TOKEN"], links=links)
+
+
+def _cached(build: Callable[[dt.date], tuple[bytes, dict]], mimetype: str, *extra):
+    """This endpoint's response for the user's scope, the filters asked for and today (lights turn at midnight),
+    from the cache or built once (``build(today)``); 304 when the browser's copy is current. Returns it with
+    its details (None for a 304)."""
+    today = clock.today()
+    key = cache.entry_key(request.endpoint, visible_scope(current_user),
+                          cache.normalised_args(field_names(MapFilterForm)), today, *extra)
+    return cache.respond(key, lambda: build(today), mimetype)
+
+
+def _geojson_body(collection: dict, ignored: list[str]) -> tuple[bytes, dict]:
+    if ignored:
+        collection["ignored_filters"] = ignored
+    return orjson.dumps(collection), {"features": len(collection["features"])}
 
 
 @bp.get("/map")
@@ -68,8 +92,17 @@ def index():
 @login_required
 def frame():
     """Render the Leaflet map itself (shown in the map page's frame)."""
-    _form, filters, _ignored = _filters()
-    return folium_map.render_page(_build(filters, links=True), nonce=security.csp_nonce())
+    def build(today):
+        _form, filters, _ignored = _filters()
+        page, script_hashes = folium_map.render_frame(_build(filters, today, links=True))
+        return page, {"script_hashes": script_hashes}
+
+    config = current_app.config
+    response, details = _cached(build, "text/html", config["MAP_TILES"], config["MAP_TILES_URL"],
+                                config["TIANDITU_TOKEN"])
+    if details is not None:
+        security.allow_script_hashes(details["script_hashes"])
+    return response
 
 
 @bp.get("/map/export")
@@ -77,39 +110,40 @@ def frame():
 def export():
     """Download the filtered map as one HTML file that opens with no network."""
     _form, filters, _ignored = _filters()
-    page = folium_map.render_standalone(_build(filters, links=False))
+    page = folium_map.render_standalone(_build(filters, clock.today(), links=False))
     logs.event("map_exported", query=request.query_string.decode(errors="replace"))
     name = f"sanming-map-{clock.today():%Y%m%d}.html"
     return current_app.response_class(page, mimetype="text/html",
                                       headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _geojson(collection: dict, ignored: list[str]):
-    if ignored:
-        collection["ignored_filters"] = ignored
-    response = jsonify(collection)
-    response.mimetype = GEOJSON_MIMETYPE
-    return response
-
-
 @bp.get("/api/v1/parks.geojson")
 @login_required
 def parks_geojson():
     """Return the parks (filtered by industry and county) as GeoJSON; unplaced parks are left out."""
-    _form, filters, ignored = _filters()
-    parks, _unplaced = queries.park_map_data(filters)
-    logs.event("geojson_downloaded", layer="parks", features=len(parks["features"]))
-    return _geojson(parks, ignored)
+    def build(_today):
+        _form, filters, ignored = _filters()
+        return _geojson_body(queries.park_map_data(filters)[0], ignored)
+
+    response, details = _cached(build, GEOJSON_MIMETYPE)
+    if details is not None:
+        logs.event("geojson_downloaded", layer="parks", features=details["features"])
+    return response
 
 
 @bp.get("/api/v1/projects.geojson")
 @login_required
 def projects_geojson():
     """Return the user's filtered projects as GeoJSON points (WGS-84, at their park or county seat)."""
-    _form, filters, ignored = _filters()
-    collection = queries.project_map_data(current_user, filters, clock.today())
-    logs.event("geojson_downloaded", layer="projects", features=len(collection["features"]))
-    return _geojson(collection, ignored)
+    def build(today):
+        _form, filters, ignored = _filters()
+        return _geojson_body(queries.project_collection(*queries.project_points(current_user, filters, today)),
+                             ignored)
+
+    response, details = _cached(build, GEOJSON_MIMETYPE)
+    if details is not None:
+        logs.event("geojson_downloaded", layer="projects", features=details["features"])
+    return response
 
 
 @bp.get("/vendor/<package>/<path:filename>")

@@ -38,6 +38,12 @@ def visible_projects(user: User) -> Select:
     return query
 
 
+def visible_scope(user: User) -> tuple:
+    """What visible_projects narrows ``user``'s projects by, as part of a cache key: users with the same scope see
+    the same projects, so one county's cached view is never served to another. Change it with visible_projects."""
+    return (Role.COUNTY.value, user.county_code) if user.role is Role.COUNTY else ("all",)
+
+
 def get_project_or_404(project_id: int, user: User, *, for_edit: bool = False) -> Project:
     """A project the user may see (another county's is 404, so ids cannot be probed);
     ``for_edit`` also requires write access (a leader gets 403)."""

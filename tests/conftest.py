@@ -56,6 +56,8 @@ def app(database_url, tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
         "LEDGER_IMPORT_DIR": str(tmp_path_factory.mktemp("imports")),  # staged ledger uploads, not instance/
+        # A real cache (the production default, files), shared by the whole session: a stale entry would show.
+        "CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
     })
     app.test_client_class = RequestScopedClient
     with app.app_context():

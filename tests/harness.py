@@ -47,10 +47,11 @@ def free_port() -> int:
 
 def live_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The environment for the CLI and gunicorn: a fresh SQLite file in ``workdir`` unless ``extra`` names a
-    DATABASE_URL, whatever database the suite itself uses."""
+    DATABASE_URL, whatever database the suite itself uses; the response cache in ``workdir`` too."""
     env = {name: value for name, value in os.environ.items()
            if name not in {"TEST_DATABASE_URL", "BIND", "WEB_CONCURRENCY", "FLASK_DEBUG", "MAP_TILES"}}
-    env.update({"DATABASE_URL": f"sqlite:///{workdir / 'live.db'}", "SECRET_KEY": secrets.token_hex(32),
+    env.update({"DATABASE_URL": f"sqlite:///{workdir / 'live.db'}", "CACHE_DIR": str(workdir / "cache"),
+                "SECRET_KEY": secrets.token_hex(32),
                 "FLASK_APP": "wsgi", "PYTHONUNBUFFERED": "1", **extra})
     return env
 

@@ -126,7 +126,8 @@ POLICY: dict[str, Policy] = {
     "ledgers.batches": Policy("editor", {"GET": PAGE}),
     "ledgers.sample": Policy("editor", {"GET": PAGE}),
     "ledgers.revert": Policy("admin", {"POST": (302, "/ledgers/batches")},
-                             saves=("project", "approval_item", "project_event", "import_batch", "audit_entry")),
+                             saves=("project", "approval_item", "project_event", "import_batch", "audit_entry",
+                                    "data_version")),
     "ledgers.export": Policy("reader", {"GET": PAGE}),
     "dashboard.index": Policy("reader", {"GET": PAGE}),
     "briefing.index": Policy("reader", {"GET": PAGE}),  # the .xlsx download

@@ -69,14 +69,15 @@ def _stalled(today: dt.date):
                 Project.stage.not_in([Stage.PRODUCING, Stage.DROPPED]))
 
 
-def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> dict:
-    """The headline figures and the stage funnel of the user's signed projects in the period and scope."""
+def _counters(today: dt.date) -> list:
+    """Every count and sum the headline figures, the funnel and the tables add up: additive, so one scan grouped by
+    industry and signing event gives them all."""
     light = light_expression(today)
     contract_first = Project.signed_as == SignType.CONTRACT
     agreement_first = Project.signed_as == SignType.AGREEMENT
     under_contract = Project.sign_type == SignType.CONTRACT
     stage_columns = [func.count().filter(Project.stage == stage).label(f"stage_{stage.value}") for stage in Stage]
-    row = db.session.execute(_scoped(user, filters).with_only_columns(
+    return [
         func.count().label("signed"),
         func.coalesce(func.sum(Project.total_investment), 0).label("total_investment"),
         func.count().filter(contract_first).label("contracts"),
@@ -93,14 +94,49 @@ def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> d
         func.count().filter(Project.actual_start.is_not(None)).label("reached_started"),
         func.count().filter(Project.actual_completion.is_not(None)).label("reached_completed"),
         func.count().filter(Project.actual_production.is_not(None)).label("reached_producing"),
-        *stage_columns, maintain_column_froms=False).select_from(Project).order_by(None)).one()._mapping
-    figures = dict(row)
-    figures["total_investment"] = _money(figures["total_investment"])
-    figures["funds_arrived"] = _money(figures["funds_arrived"])
-    figures["contract_investment"] = _money(figures["contract_investment"])
-    figures["start_rate"] = _rate(figures["contracts_started"], figures["contracts"])
+        *stage_columns]
+
+
+_GROUP_KEYS = ("industry_id", "industry_name", "industry_color", "event_id", "event_name", "event_date")
+_MONEY = ("total_investment", "funds_arrived", "contract_investment")
+
+
+def _added(rows: list[dict]) -> dict:
+    """The counters of ``rows`` added up, with the rates the figures and tables show."""
+    total = {}
+    for row in rows:
+        for name, value in row.items():
+            if name not in _GROUP_KEYS:
+                total[name] = total.get(name, 0) + (_money(value) if name in _MONEY else value)
+    for name in _MONEY:
+        total.setdefault(name, Decimal(0))
+    total["start_rate"] = _rate(total.get("contracts_started", 0), total.get("contracts", 0))
+    total["production_rate"] = _rate(total.get("producing", 0), total.get("signed", 0))
+    return total
+
+
+def summary(user: User, filters: DashboardFilters, today: dt.date) -> tuple[dict, list[dict], list[dict]]:
+    """The headline figures with the stage funnel, and the tables by industry and by signing event, of the user's
+    signed projects in the period and scope: one grouped scan (the light is worked out once per project)."""
+    rows = [dict(row._mapping) for row in db.session.execute(
+        _scoped(user, filters).with_only_columns(
+            Industry.id.label("industry_id"), Industry.name.label("industry_name"),
+            Industry.color.label("industry_color"), SigningEvent.id.label("event_id"),
+            SigningEvent.name.label("event_name"), SigningEvent.date.label("event_date"), *_counters(today),
+            maintain_column_froms=False)
+        .select_from(Project).outerjoin(Industry, Project.industry_id == Industry.id)
+        .outerjoin(SigningEvent, Project.signing_event_id == SigningEvent.id)
+        .group_by(Industry.id, Industry.name, Industry.color, SigningEvent.id, SigningEvent.name, SigningEvent.date)
+        .order_by(None))]
+    return _figures(_added(rows)), _tables(rows, "industry"), _tables(rows, "event")
+
+
+def _figures(figures: dict) -> dict:
+    for name in ("signed", "contracts", "agreements", "converted", "producing", "red", "stalled", "reached_approval",
+                 "reached_started", "reached_completed", "reached_producing", "contracts_started",
+                 *(f"stage_{stage.value}" for stage in Stage)):
+        figures.setdefault(name, 0)
     figures["conversion_rate"] = _rate(figures["converted"], figures["agreements"])
-    figures["production_rate"] = _rate(figures["producing"], figures["signed"])
     figures["funds_rate"] = (None if not figures["contract_investment"]
                              else float(figures["funds_arrived"] / figures["contract_investment"]))
     figures["funnel"] = [("签约", figures["signed"]), ("前期", figures["reached_approval"]),
@@ -108,6 +144,31 @@ def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> d
                          ("投产", figures["reached_producing"])]
     figures["by_stage"] = [(stage, figures[f"stage_{stage.value}"]) for stage in Stage]
     return figures
+
+
+def _tables(rows: list[dict], by: str) -> list[dict]:
+    """The rows added up per industry (unclassified together; biggest total investment first) or per signing event
+    (none together; latest first)."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row[f"{by}_id"], []).append(row)
+    table = []
+    for key, members in groups.items():
+        first = members[0]
+        item = {"id": key, **_added(members)}
+        if by == "industry":
+            item.update(name=first["industry_name"] or "未分类", color=first["industry_color"])
+        else:
+            item.update(name=first["event_name"] or "未关联签约活动", date=first["event_date"])
+        table.append(item)
+    if by == "industry":
+        return sorted(table, key=lambda r: (-r["total_investment"], r["name"]))
+    return sorted(table, key=lambda r: (r["date"] is None, -(r["date"].toordinal() if r["date"] else 0), r["name"]))
+
+
+def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> dict:
+    """The headline figures and the stage funnel of the user's signed projects in the period and scope."""
+    return summary(user, filters, today)[0]
 
 
 def _group_columns(light):
@@ -149,34 +210,6 @@ def county_ranking(filters: DashboardFilters, today: dt.date) -> list[dict]:
     for position, row in enumerate(ranked, start=1):
         row["rank"] = position
     return ranked
-
-
-def by_industry(user: User, filters: DashboardFilters, today: dt.date) -> list[dict]:
-    """The user's figures per industry (unclassified ones together), biggest total investment first."""
-    light = light_expression(today)
-    rows = db.session.execute(
-        _scoped(user, filters).with_only_columns(Industry.id, Industry.name, Industry.color, *_group_columns(light),
-                                                 maintain_column_froms=False)
-        .select_from(Project).outerjoin(Industry, Project.industry_id == Industry.id)
-        .group_by(Industry.id, Industry.name, Industry.color).order_by(None))
-    result = _group_rows(rows)
-    for row in result:
-        row["name"] = row["name"] or "未分类"
-    return sorted(result, key=lambda r: (-r["total_investment"], r["name"]))
-
-
-def by_event(user: User, filters: DashboardFilters, today: dt.date) -> list[dict]:
-    """The user's figures per signing event (projects signed at none together), latest event first."""
-    light = light_expression(today)
-    rows = db.session.execute(
-        _scoped(user, filters).with_only_columns(SigningEvent.id, SigningEvent.name, SigningEvent.date,
-                                                 *_group_columns(light), maintain_column_froms=False)
-        .select_from(Project).outerjoin(SigningEvent, Project.signing_event_id == SigningEvent.id)
-        .group_by(SigningEvent.id, SigningEvent.name, SigningEvent.date).order_by(None))
-    result = _group_rows(rows)
-    for row in result:
-        row["name"] = row["name"] or "未关联签约活动"
-    return sorted(result, key=lambda r: (r["date"] is None, -(r["date"].toordinal() if r["date"] else 0), r["name"]))
 
 
 _LIST_COLUMNS = (Project.id, Project.name, Project.stage, Project.total_investment, Project.planned_start,

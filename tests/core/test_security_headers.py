@@ -1,6 +1,8 @@
 """Security headers: the CSP with its per-request nonce and the other headers on pages, errors, files and the API."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import io
 import re
@@ -43,22 +45,29 @@ def policy(response) -> dict[str, list[str]]:
     return directives
 
 
-def assert_secure_headers(response, *, cacheable: bool = False) -> str:
-    """Every header every response must carry; returns the script nonce the policy names."""
+def assert_secure_headers(response, *, cacheable: bool = False, revalidated: bool = False,
+                          script_hashes: tuple[str, ...] = ()) -> str:
+    """Every header every response must carry; returns the script nonce the policy names. ``revalidated``: a
+    response the browser may keep only to ask again with its ETag (private, no-cache); ``script_hashes``: the
+    inline scripts' digests the policy must name besides the nonce (a page served from the cache)."""
     path = response.request.path
     directives = policy(response)
     for name, values in REQUIRED.items():
         assert directives.get(name) == values, (path, name, directives.get(name))
     script = directives["script-src"]
     nonces = [value for value in script if value.startswith("'nonce-")]
-    assert len(nonces) == 1 and set(script) == {"'self'", nonces[0]}, (path, script)
+    assert len(nonces) == 1 and set(script) == {"'self'", nonces[0], *(f"'sha256-{h}'" for h in script_hashes)}, \
+        (path, script)
     assert not any("unsafe" in value for value in script)
     assert directives["img-src"][:2] == ["'self'", "data:"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert "Strict-Transport-Security" not in response.headers  # plain http
-    assert ("no-store" in response.headers.get("Cache-Control", "")) is not cacheable, \
-        (path, response.headers.get("Cache-Control"))
+    if revalidated:
+        assert response.headers["Cache-Control"] == "private, no-cache", path
+    else:
+        assert ("no-store" in response.headers.get("Cache-Control", "")) is not cacheable, \
+            (path, response.headers.get("Cache-Control"))
     return nonces[0][len("'nonce-"):-1]
 
 
@@ -155,19 +164,22 @@ def test_bootstrap_files_are_cacheable(client):
         response.close()
 
 
-def test_map_frame_scripts_carry_the_nonce(app, project_ref):
+def test_map_frame_scripts_run_by_their_digests(app, project_ref):
+    """The frame is served from the cache, so its scripts cannot carry a request's nonce: the policy names each
+    inline script's SHA-256 instead, and nothing else."""
     make_project(name="</script><script>alert(1)</script>")
     client = new_client(app, make_user(Role.LEADER))
-    response = client.get("/map/frame")
-    assert response.status_code == 200
-    nonce = assert_secure_headers(response)
-    tags = SCRIPT_RE.findall(response.get_data(as_text=True))
-    inline = [attrs for attrs in tags if "src=" not in attrs]
-    assert len(inline) >= 2, "the map's own scripts are missing"
-    assert [NONCE_RE.search(attrs).group(1) if NONCE_RE.search(attrs) else None for attrs in inline] \
-        == [nonce] * len(inline)
-    assert len(tags) == len(inline) + 1  # Leaflet itself, from /vendor; the hostile name adds no tag
-    assert nonce not in client.get("/map/frame").headers["Content-Security-Policy"]
+    for _ in range(2):  # built, then from the cache
+        response = client.get("/map/frame")
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        inline = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S)
+        scripts = [body for attrs, body in inline if "src=" not in attrs]
+        assert len(scripts) >= 2, "the map's own scripts are missing"
+        assert not any(NONCE_RE.search(attrs) for attrs, _body in inline)
+        digests = tuple(base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() for body in scripts)
+        assert_secure_headers(response, revalidated=True, script_hashes=digests)
+        assert len(SCRIPT_RE.findall(page)) == len(scripts) + 1  # Leaflet itself, from /vendor; the name adds none
 
 
 def test_map_export_is_a_download_with_the_headers(app, project_ref):
@@ -183,7 +195,7 @@ def test_json_and_geojson(app, seeded, path):
     client = new_client(app, make_user(Role.LEADER))
     response = client.get(path)
     assert response.status_code == 200 and response.is_json
-    assert_secure_headers(response)
+    assert_secure_headers(response, revalidated=path.endswith(".geojson"))
 
 
 @pytest.mark.parametrize("path", ["/login", "/static/css/app.css", "/no-such-page"])

@@ -5,6 +5,7 @@ import json
 import re
 
 from core.auth.models import Role
+from maps.folium_map import PROJECT_ROW
 from tests.factories import make_project, make_user
 from tests.projects.web import new_client
 
@@ -19,7 +20,8 @@ def client_as(app, role: Role, **overrides):
 
 
 def blobs(page: str, kind: str) -> list[dict]:
-    """Every FeatureCollection the map hands to sanmingMap.<kind>(...), one per layer, decoded."""
+    """Every blob the map hands to sanmingMap.<kind>(...), one per layer, decoded: the parks' FeatureCollections,
+    the projects' rows of one stage each."""
     decoder = json.JSONDecoder()
     found = []
     for match in re.finditer(rf"sanmingMap\.{kind}\(", page):
@@ -29,7 +31,12 @@ def blobs(page: str, kind: str) -> list[dict]:
 
 
 def features(page: str, kind: str) -> list[dict]:
-    return [feature for collection in blobs(page, kind) for feature in collection["features"]]
+    """The features the map draws, as its script makes them (the projects' from their rows)."""
+    if kind == "parks":
+        return [feature for collection in blobs(page, kind) for feature in collection["features"]]
+    return [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [row[1], row[2]]},
+             "properties": {**dict(zip(PROJECT_ROW, row)), "stage": layer["stage"]}}
+            for layer in blobs(page, kind) for row in layer["rows"]]
 
 
 def project_ids(page: str) -> set[int]:

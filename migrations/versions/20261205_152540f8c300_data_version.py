@@ -1,7 +1,7 @@
 """data version: one row bumped with every write to the app's data, keying the caches
 
 Revision ID: 152540f8c300
-Revises: ca0b985f5e1c
+Revises: 6a639ddf1165
 Create Date: 2026-12-05 06:00:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '152540f8c300'
-down_revision = 'ca0b985f5e1c'
+down_revision = '6a639ddf1165'
 branch_labels = None
 depends_on = None
 

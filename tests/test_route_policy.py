@@ -83,13 +83,13 @@ POLICY: dict[str, Policy] = {
     "parks.upload_boundary": Policy("admin", {"POST": REJECTED}),
     "parks.new": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "parks.edit": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
-    "parks.retire": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry")),  # back to the park's page
-    "parks.restore": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry")),  # the world's retired park
+    "parks.retire": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry", "data_version")),  # back to the park's page
+    "parks.restore": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry", "data_version")),  # the world's retired park
     "reference.index": Policy("admin", {"GET": PAGE}),
     "reference.new": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "reference.edit": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
-    "reference.retire": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry")),  # to the zone's page
-    "reference.restore": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry")),  # its retired zone
+    "reference.retire": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry", "data_version")),  # to the zone's page
+    "reference.restore": Policy("admin", {"POST": (302, None)}, saves=("zone", "audit_entry", "data_version")),  # its retired zone
     "projects.index": Policy("reader", {"GET": PAGE}),
     "projects.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
     "projects.detail": Policy("reader", {"GET": PAGE}, scoped=True),

@@ -44,13 +44,12 @@ class Form(FlaskForm):
             # first filter: a filter's ValueError becomes the field's error, so nothing reaches a service.
             # Passwords are left as typed: they are hashed, never shown or exported. Hidden fields carry
             # no typed text; their one reader checks them (a bad ?next= goes home, a bad page is page 1).
-            field_class = unbound_field.field_class
-            if issubclass(field_class, StringField) and not issubclass(field_class, (PasswordField, HiddenField)):
-                label = unbound_field.kwargs.get("label") or (unbound_field.args[0] if unbound_field.args else "")
-                label = label or unbound_field.name or "输入"
-                text_filter = _text_filter(str(label), issubclass(field_class, TextAreaField))
-                unbound_field.kwargs["filters"] = (text_filter, *unbound_field.kwargs.get("filters", ()))
-            return super().bind_field(form, unbound_field, options)
+            # Set on the bound field, never on the class's shared UnboundField (one more filter per form made).
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField) and not isinstance(field, (PasswordField, HiddenField)):
+                label = str(field.label.text or field.name or "输入")
+                field.filters = (_text_filter(label, isinstance(field, TextAreaField)), *field.filters)
+            return field
 
 
 class MoneyField(DecimalField):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db import db
+from core.inputs import has_control_characters
 
 from .models import County, Role, User
 
@@ -40,7 +41,7 @@ def user_or_404(user_id: int) -> User:
 def resolve_county(text: str | None) -> County | None:
     """The current county meant by a code or a name, including pre-2021 ones (梅列区 → 三元区)."""
     key = "".join((text or "").split())
-    if not key:
+    if not key or has_control_characters(key):  # a NUL reaching PostgreSQL is a 500, and names no county anyway
         return None
     county = db.session.get(County, key) if key.isdigit() else None
     if county is None:

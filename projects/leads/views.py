@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from core import audit, clock
 from core.auth.models import Role
 from core.auth.queries import counties_for
+from core.inputs import has_control_characters
 from core.transaction import FLASH, transaction
 from parks.queries import industries_with_chains, parks_by_county
 from projects.events.queries import event_choices
@@ -34,6 +35,12 @@ def _clocks():
     return queries.LeadClocks.from_config(current_app.config)
 
 
+def _search_text(text: str | None) -> str:
+    # A control character (a NUL is a 500 on PostgreSQL) makes no search: the filter is dropped.
+    text = (text or "").strip()[:100]
+    return "" if has_control_characters(text) else text
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -44,7 +51,7 @@ def index():
     rows = queries.leads_with_flags(current_user, _clocks(), clock.today(), status=status,
                                     overdue_only=request.args.get("overdue") == "1",
                                     owner_id=current_user.id if mine else None,
-                                    q=(request.args.get("q") or "").strip()[:100], limit=500)
+                                    q=_search_text(request.args.get("q")), limit=500)
     return render_template("leads/index.html", rows=rows, statuses=LeadStatus, status=status, mine=mine,
                            clocks=_clocks())
 

@@ -201,3 +201,10 @@ def test_the_session_cookie_is_secure_when_the_request_came_over_https(app, clie
                          data={"username": make_user(username="tls_user").username, "password": DEFAULT_PASSWORD})
     assert all("Secure" in cookie for cookie in secure.headers.getlist("Set-Cookie"))
     assert secure.headers.getlist("Set-Cookie")
+
+
+@pytest.mark.parametrize("url", ["/ledgers/export?county=%00", "/leads/?q=%00", "/projects/?q=%00",
+                                 "/api/v1/projects.geojson?q=%00", "/ledgers/export?county=%0b"])
+def test_a_nul_in_a_lookup_is_no_500(app, project_ref, url):
+    # PostgreSQL refuses a NUL in any text parameter: a lookup must drop it before it gets there.
+    assert new_client(app, make_user(Role.COMMERCE)).get(url).status_code < 500

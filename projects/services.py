@@ -43,7 +43,8 @@ def touch(project: Project, by: User) -> None:
 def record_event(project: Project, by: User, kind: EventKind, field: str = "", label: str = "",
            old=None, new=None, note: str = "") -> ProjectEvent:
     event = ProjectEvent(project=project, version=project.version, user_id=by.id, kind=kind,
-                         field=field, label=label, old_value=rules.display(field, old),
+                         # A label quoting a milestone's name (up to 100 characters) must fit the column's 64.
+                         field=field, label=label[:64], old_value=rules.display(field, old),
                          new_value=rules.display(field, new), note=note)
     db.session.add(event)
     return event

@@ -690,3 +690,11 @@ def test_admin_adds_an_approval_type_to_every_project(app, commerce):
         response = admin.post("/admin/approval-types/", data={"name": name})
         assert response.status_code == 400 and message in page_text(response)
         assert changed_tables(before, snapshot()) == []
+
+
+def test_a_milestone_name_of_the_full_hundred_characters_saves(as_commerce, commerce):
+    # Its timeline label quotes the name: a 64-character label column made this a 500 on PostgreSQL.
+    project = make_project(by=commerce)
+    response = as_commerce.post(f"/projects/{project.id}/milestones",
+                                data={"version": project.version, "name": "节" * 100, "planned_date": days(5)})
+    assert response.status_code == 302, page_text(response)[:300]

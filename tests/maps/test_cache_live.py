@@ -1,5 +1,5 @@
-"""Live: two gunicorn servers over one database, each with a cached map and dashboard; a write through either is seen
-on the next request through the other, with the default shared cache and with a per-process one."""
+"""Live: two gunicorn servers of two workers over one database, each with a cached map and dashboard; a write
+through either is seen on the next request through the other, with the default shared cache and a per-process one."""
 from __future__ import annotations
 
 import json
@@ -26,14 +26,15 @@ def names(client: Client) -> set[str]:
 
 @pytest.mark.parametrize("cache_type", ["filesystem", "simple"])
 def test_a_write_through_one_process_is_seen_through_every_other(tmp_path, bench_database_url, cache_type):  # noqa: F811
-    # Two servers of one worker each, not one server of two: the kernel hands connections to whichever
-    # worker it likes, so only separate ports say for certain which process answers.
+    # Two servers of two workers each, the writer and the reader on different ones: the kernel hands a
+    # server's connections to whichever of its workers it likes, so only separate ports make certain
+    # that the process which reads is not the one which wrote.
     env = live_env(tmp_path, CACHE_TYPE=cache_type,
                    **({"DATABASE_URL": bench_database_url} if bench_database_url else {}))
     run_cli(env, "db", "upgrade")
     run_cli(env, "seed")
     run_cli(env, "users", "create", "cache_commerce", "--role", "commerce", "--password-stdin", stdin=PASSWORD + "\n")
-    with Server(env, tmp_path / "a.log", workers=1) as first, Server(env, tmp_path / "b.log", workers=1) as second:
+    with Server(env, tmp_path / "a.log", workers=2) as first, Server(env, tmp_path / "b.log", workers=2) as second:
         clients = [Client(server.base, headers={"Accept-Encoding": "gzip"}) for server in (first, second)]
         for client in clients:
             client.login("cache_commerce", PASSWORD)

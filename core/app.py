@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import auth, cache, cli, clock, config, errors, inputs, logs, security, views
+from core import auth, cache, cli, clock, config, errors, inputs, logs, security, templating, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Timestamps are stored in UTC; every page writes them through these, in China time.
     app.add_template_filter(clock.format_time, "local_time")
     app.add_template_filter(clock.local_date, "local_date")
+    templating.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -13,12 +13,13 @@ from core.db import db
 from core.enums import LabeledEnum
 from core.errors import Conflict as EditConflict
 from core.errors import InvalidInput
+from core.templating import badge
 from core.validators import credit_code_problem, project_code_problem
 from parks.models import ChainNode, Industry, Park
 
 from . import stages
 from .models import InvestorOrigin, InvestorType, Project, ProjectEvent
-from .stages import SignType, Stage
+from .stages import Light, SignType, Stage
 
 # The fields a user edits through the project form, with the label the timeline shows.
 FIELD_LABELS = {
@@ -94,6 +95,14 @@ def display(field: str, value) -> str | None:
         row = db.session.get(model, value)
         return getattr(row, attr) if row is not None else str(value)
     return str(value)
+
+
+def light_badge(light: Light):
+    return badge(f"light-{light.value}", light.label, light.label)
+
+
+def stage_badge(stage: Stage):
+    return badge(f"stage-{stage.value}", stage.label)
 
 
 # field → (model, attribute) naming a stored id; packages built on projects add their own (register_lookup).

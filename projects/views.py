@@ -11,7 +11,7 @@ from core.auth.permissions import admin_required, roles_required
 from core.auth.queries import counties_for
 from core.inputs import id_value
 from core.transaction import FLASH, transaction
-from parks.queries import industries, industries_with_chains, parks_by_county, parks_in_order
+from parks.queries import industries_with_chains, parks_by_county
 
 from . import queries, rules, services
 from .forms import (
@@ -38,6 +38,8 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     app.add_template_global(can_edit_projects)
+    app.add_template_global(rules.light_badge)
+    app.add_template_global(rules.stage_badge)
     app.extensions.setdefault("park_panels", []).append(_park_panel)
 
 
@@ -72,8 +74,7 @@ def _force_own_county(form: ProjectForm) -> None:
 def index():
     """List the projects the user may see, filtered, searched, sorted and paginated."""
     form = ListFilterForm(request.args)
-    form.set_choices(counties=counties_for(current_user), parks=parks_in_order(keep=request.args.get("park", type=id_value)),
-                     industries=industries(), years=queries.sign_years(current_user),
+    form.set_choices(**queries.picker_choices(current_user, keep_park=request.args.get("park", type=id_value)),
                      sorts=queries.SORTS)
     form.validate()
     filters = queries.ListFilters(

@@ -132,11 +132,12 @@ class ListFilterForm(Form):
     page = HiddenField()
 
     def set_choices(self, *, counties, parks, industries, years, sorts) -> None:
-        self.county.set_choices((c.code, c.name) for c in counties)
-        self.park.set_choices((p.id, p.name) for p in parks)
-        self.industry.set_choices((i.id, i.name) for i in industries)
+        """Each picker's (value, label) pairs, as projects.queries.picker_choices gives them."""
+        self.county.set_choices(counties)
+        self.park.set_choices(parks)
+        self.industry.set_choices(industries)
         self.stage.set_choices(Stage.choices())
         self.sign_type.set_choices(SignType.choices())
-        self.year.set_choices((y, f"{y}年") for y in years)
+        self.year.set_choices(years)
         self.light.set_choices((light.value, light.label) for light in (Light.RED, Light.YELLOW, Light.GREEN))
         self.sort.choices = [("", "默认排序")] + list(sorts.items())

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from dataclasses import astuple, dataclass
 
 from flask import url_for
-from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, and_, case, exists, extract, func, literal, or_, select, type_coerce
+from sqlalchemy.orm import joinedload, selectinload
 
-from core import logs
+from core import cache, logs
 from core.auth.models import County, Role, User
-from core.db import db
+from core.auth.queries import counties_for
+from core.db import db, enum_type
 from core.errors import NotAllowed, NotFound
 from parks.editing import Dependant
 from parks.models import Park
-from parks.queries import park_ids_named
+from parks.queries import industries, park_ids_named, parks_in_order
 
 from .models import (
     CONSTRUCTION_PERMIT,
@@ -55,15 +57,28 @@ def get_project_or_404(project_id: int, user: User, *, for_edit: bool = False) -
     return project
 
 
+# Relationships of Project that packages built on projects add and show on the project page: name → loader.
+_DETAIL_LOADS: dict = {}
+
+
+def register_detail_load(name: str, loader=selectinload) -> None:
+    """Load Project.<name> (a relationship a package built on projects adds) with the project page's queries:
+    ``selectinload`` for a list, ``joinedload`` for a row it points at."""
+    _DETAIL_LOADS[name] = loader
+
+
 def project_detail(project_id: int, user: User) -> Project:
+    """A project with everything its page shows: the rows it points at joined into its own query, then one query
+    per list (approval items with their types, milestones, the timeline with its users, and the panels' lists)."""
     project = db.session.scalar(
         visible_projects(user).where(Project.id == project_id).options(
-            selectinload(Project.approvals).selectinload(ApprovalItem.type),
+            selectinload(Project.approvals).joinedload(ApprovalItem.type),
             selectinload(Project.milestones),
-            selectinload(Project.events).selectinload(ProjectEvent.user),
-            selectinload(Project.county), selectinload(Project.park), selectinload(Project.industry),
-            selectinload(Project.chain_node), selectinload(Project.hooked_leader),
-            selectinload(Project.updated_by)))
+            selectinload(Project.events).joinedload(ProjectEvent.user),
+            joinedload(Project.county), joinedload(Project.park), joinedload(Project.industry),
+            joinedload(Project.chain_node), joinedload(Project.hooked_leader),
+            joinedload(Project.updated_by),
+            *(loader(getattr(Project, name)) for name, loader in _DETAIL_LOADS.items())))
     if project is None:
         not_found(Project, project_id, user)
     return project
@@ -76,8 +91,10 @@ def not_found(model, row_id: int, user: User):
     raise NotFound()
 
 
+@functools.lru_cache(maxsize=4)
 def light_expression(today: dt.date):
-    """SQL for a project's light, agreeing with Project.light: red, yellow or green."""
+    """SQL for a project's light, agreeing with Project.light: red, yellow or green. Built once a day: the
+    expression is immutable, and building it cost a page a millisecond."""
     soon = today + dt.timedelta(days=YELLOW_WINDOW_DAYS)
     pairs = [(Project.planned_start, Project.actual_start),
              (Project.planned_completion, Project.actual_completion),
@@ -102,6 +119,7 @@ def light_expression(today: dt.date):
                 else_=literal(Light.GREEN.value))
 
 
+@functools.cache
 def gaps_expression():
     """SQL true for a project with 资料缺项, agreeing with Project.gaps(): a fact its stage needs is not on record."""
     permit_done = exists().where(ApprovalItem.project_id == Project.id, ApprovalItem.status == ApprovalStatus.DONE,
@@ -187,7 +205,8 @@ def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple
 
 
 def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
-    """One page of rows (project, light) plus totals for the whole filtered set."""
+    """One page of rows (column values, each with its light, county and park names) plus the count and total
+    investment of the whole filtered set, kept in the cache until the next write (or the next day: lights)."""
     query, light = filtered_projects(user, filters, today)
     sort = filters.sort if filters.sort in SORTS else default_sort(user)
     order = {
@@ -197,22 +216,39 @@ def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
         "sign_date": [Project.sign_date.desc().nulls_last()],
         "name": [Project.name],
     }[sort] + [Project.id.desc()]
-    count, total = db.session.execute(query.with_only_columns(
-        func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()
+    key = cache.entry_key("projects.list_totals", visible_scope(user), astuple(filters), today)
+    count, total = cache.kept(key, lambda: tuple(db.session.execute(query.with_only_columns(
+        func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()))
     pages = max(1, -(-count // PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = db.session.execute(
-        query.add_columns(light.label("light")).order_by(*order)
-        .options(selectinload(Project.county), selectinload(Project.park), selectinload(Project.industry))
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return {"rows": [(project, Light(light_value)) for project, light_value in rows],
-            "count": count, "total": total, "page": page, "pages": pages, "sort": sort}
+        query.with_only_columns(Project.id, Project.name, Project.is_major, Project.investor_name, Project.stage,
+                                Project.sign_type, Project.total_investment, Project.sign_date,
+                                County.name.label("county_name"), Park.name.label("park_name"),
+                                type_coerce(light, enum_type(Light)).label("light"))
+        .join(County, County.code == Project.county_code).outerjoin(Park, Park.id == Project.park_id)
+        .order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return {"rows": rows, "count": count, "total": total, "page": page, "pages": pages, "sort": sort}
 
 
 def sign_years(user: User) -> list[int]:
     year = extract("year", Project.sign_date)
     query = visible_projects(user).with_only_columns(year).where(Project.sign_date.is_not(None)).distinct()
     return sorted((int(y) for y in db.session.scalars(query)), reverse=True)
+
+
+def picker_choices(user: User, *, keep_park: int | None = None) -> dict[str, list[tuple]]:
+    """(value, label) pairs for the list's, the map's and the dashboard's pickers: the user's counties, the parks
+    in use (and ``keep_park``, a retired one already asked for), the industries and the years the user's projects
+    were signed in. Kept in the cache per scope until the next write: four queries a page become none."""
+    choices = cache.kept(cache.entry_key("projects.picker_choices", visible_scope(user)), lambda: {
+        "counties": [(county.code, county.name) for county in counties_for(user)],
+        "parks": [(park.id, park.name) for park in parks_in_order()],
+        "industries": [(industry.id, industry.name) for industry in industries()],
+        "years": [(year, f"{year}年") for year in sign_years(user)]})
+    if keep_park and all(park_id != keep_park for park_id, _name in choices["parks"]):
+        choices = {**choices, "parks": [(park.id, park.name) for park in parks_in_order(keep=keep_park)]}
+    return choices
 
 
 def lit_projects(user: User, today: dt.date, lights=(Light.RED, Light.YELLOW), *, leader_id: int | None = None,

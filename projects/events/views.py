@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from core.auth.queries import current_counties
 from core.transaction import transaction
+from projects.queries import register_detail_load
 from projects.views import commerce_only
 
 from . import queries, services
@@ -17,6 +19,7 @@ bp = Blueprint("events", __name__, url_prefix="/events")
 def init_app(app) -> None:
     services.init_rules()
     app.register_blueprint(bp)
+    register_detail_load("signing_event", joinedload)  # named on the project page
 
 
 @bp.get("/")

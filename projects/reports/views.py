@@ -28,6 +28,8 @@ def init_app(app) -> None:
     for blueprint in (bp, blockers_bp, home_bp):
         app.register_blueprint(blueprint)
     add_project_panel(app, _project_panel)
+    project_queries.register_detail_load("blockers")
+    project_queries.register_detail_load("reports")
     app.extensions.setdefault("park_panels", []).append(_park_panel)
 
 

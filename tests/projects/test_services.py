@@ -658,7 +658,7 @@ def listing(user, page: int = 1, **filters):
 
 
 def names(result) -> set[str]:
-    return {project.name for project, _ in result["rows"]}
+    return {row.name for row in result["rows"]}
 
 
 @pytest.fixture
@@ -727,11 +727,11 @@ def test_light_sort_puts_red_then_yellow_first(staff):
     official = make_user(Role.COUNTY, county="350404")
     result = listing(official)
     assert result["sort"] == "light"
-    assert [(p.name, light) for p, light in result["rows"]] == [
+    assert [(row.name, row.light) for row in result["rows"]] == [
         ("达成100%产能项目", Light.RED), ("年产1000吨项目", Light.YELLOW)]
     by_investment = listing(staff, sort="investment")
-    assert [p.total_investment for p, _ in by_investment["rows"]] == sorted(
-        (p.total_investment for p, _ in by_investment["rows"]), reverse=True)
+    assert [row.total_investment for row in by_investment["rows"]] == sorted(
+        (row.total_investment for row in by_investment["rows"]), reverse=True)
 
 
 @pytest.mark.usefixtures("spread")
@@ -739,7 +739,7 @@ def test_pagination(staff, monkeypatch):
     monkeypatch.setattr(queries, "PAGE_SIZE", 2)
     first, second, third = (listing(staff, page=n, sort="investment") for n in (1, 2, 3))
     assert [r["pages"] for r in (first, second, third)] == [3, 3, 3]
-    assert [[p.name for p, _ in r["rows"]] for r in (first, second, third)] == [
+    assert [[row.name for row in r["rows"]] for r in (first, second, third)] == [
         ["开工项目", "axb 材料"], ["a_b 材料", "年产1000吨项目"], ["达成100%产能项目"]]
     assert all((r["count"], r["total"]) == (5, Decimal("1500.50")) for r in (first, second, third))
     assert listing(staff, page=0)["page"] == 1

@@ -18,9 +18,9 @@ class ScopeFilterForm(ListFilterForm):
     def read_scope(self, *, counties, industries, years, events) -> list[str]:
         """Offer the choices, validate, and name the filters ignored: a value that is not one of the
         choices, or not even a number, is dropped (never a 500)."""
-        self.county.set_choices((c.code, c.name) for c in counties)
-        self.industry.set_choices((i.id, i.name) for i in industries)
-        self.year.set_choices((y, f"{y}年") for y in years)
+        self.county.set_choices(counties)
+        self.industry.set_choices(industries)
+        self.year.set_choices(years)
         self.event.set_choices(events)
         self.validate()
         return [field.label.text for field in self if field.errors]

@@ -8,14 +8,11 @@ from typing import NamedTuple
 from sqlalchemy import Float, String, func, select, type_coerce
 
 from core.auth.models import County, User
-from core.auth.queries import counties_for
 from core.auth.reference_data import EXTENT
 from core.db import db
 from parks.models import Industry, Park, Zone
-from parks.queries import industries
-from projects.events.queries import event_choices
 from projects.models import Project
-from projects.queries import ListFilters, filtered_projects, sign_years
+from projects.queries import ListFilters, filtered_projects, picker_choices
 from projects.stages import Light, Stage
 
 from .coords import spread
@@ -71,10 +68,10 @@ def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
 
 
 def scope_choices(user: User) -> dict:
-    """What the map's and the dashboard's scope filters offer ``user``: their counties (a county official
-    only their own), the industries, the years they signed projects in and the signing events."""
-    return {"counties": counties_for(user), "industries": industries(), "years": sign_years(user),
-            "events": event_choices()}
+    """What the map's and the dashboard's scope filters offer ``user``, as (value, label) pairs: their counties (a
+    county official only their own), the industries, the years they signed projects in and the signing events."""
+    pickers = picker_choices(user)
+    return {name: pickers[name] for name in ("counties", "industries", "years", "events")}
 
 
 def project_count(user: User, filters: ListFilters, today: dt.date) -> int:

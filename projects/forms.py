@@ -50,17 +50,16 @@ class ProjectForm(VersionedForm):
     notes = TextAreaField("备注", validators=[at_most(4000, "备注")])
     submit = SubmitField("保存")
 
-    def set_choices(self, *, counties, parks, industries, leaders, events) -> None:
+    def set_choices(self, *, counties, parks, industries, chain_nodes, leaders, events) -> None:
+        """Each picker's (value, label) pairs, as projects.queries.form_choices gives them."""
         self.investor_origin.set_choices(InvestorOrigin.choices())
         self.investor_type.set_choices(InvestorType.choices())
         self.sign_type.set_choices(SignType.choices())
-        self.county_code.choices = [(c.code, c.name) for c in counties]
-        self.park_id.set_choices((p.id, f"{p.county.name} · {p.name}") for p in parks)
-        self.industry_id.set_choices((i.id, i.name) for i in industries)
-        self.chain_node_id.set_choices(
-            (node.id, f"{industry.name} · {chain.name} · {node.name}")
-            for industry in industries for chain in industry.chains for node in chain.nodes)
-        self.hooked_leader_id.set_choices((u.id, u.name_for_display) for u in leaders)
+        self.county_code.choices = counties
+        self.park_id.set_choices(parks)
+        self.industry_id.set_choices(industries)
+        self.chain_node_id.set_choices(chain_nodes)
+        self.hooked_leader_id.set_choices(leaders)
         self.signing_event_id.set_choices(events)
 
     def project_data(self) -> dict:

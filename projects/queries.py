@@ -16,8 +16,9 @@ from core.db import db, enum_type
 from core.errors import NotAllowed, NotFound
 from parks.editing import Dependant
 from parks.models import Park
-from parks.queries import industries, park_ids_named, parks_in_order
+from parks.queries import industries, industries_with_chains, park_ids_named, parks_by_county, parks_in_order
 
+from . import rules
 from .models import (
     CONSTRUCTION_PERMIT,
     ApprovalItem,
@@ -239,13 +240,14 @@ def sign_years(user: User) -> list[int]:
 
 def picker_choices(user: User, *, keep_park: int | None = None) -> dict[str, list[tuple]]:
     """(value, label) pairs for the list's, the map's and the dashboard's pickers: the user's counties, the parks
-    in use (and ``keep_park``, a retired one already asked for), the industries and the years the user's projects
-    were signed in. Kept in the cache per scope until the next write: four queries a page become none."""
+    in use (and ``keep_park``, a retired one already asked for), the industries, the years the user's projects
+    were signed in and the signing events. Kept in the cache per scope until the next write: five queries a page become none."""
     choices = cache.kept(cache.entry_key("projects.picker_choices", visible_scope(user)), lambda: {
         "counties": [(county.code, county.name) for county in counties_for(user)],
         "parks": [(park.id, park.name) for park in parks_in_order()],
         "industries": [(industry.id, industry.name) for industry in industries()],
-        "years": [(year, f"{year}年") for year in sign_years(user)]})
+        "years": [(year, f"{year}年") for year in sign_years(user)],
+        "events": rules.choices("signing_event_id")})
     if keep_park and all(park_id != keep_park for park_id, _name in choices["parks"]):
         choices = {**choices, "parks": [(park.id, park.name) for park in parks_in_order(keep=keep_park)]}
     return choices
@@ -331,7 +333,24 @@ def approval_types() -> list[ApprovalItemType]:
     return list(db.session.scalars(select(ApprovalItemType).order_by(ApprovalItemType.position)))
 
 
-def leader_choices() -> list[User]:
-    """Enabled leaders, a project's 挂钩领导 picker."""
-    return list(db.session.scalars(select(User).where(User.role == Role.LEADER, User.is_enabled)
-                                   .order_by(User.display_name, User.username)))
+def leader_choices() -> list[tuple[int, str]]:
+    """Enabled leaders, a project's 挂钩领导 picker: read on every form, since accounts never key the cache."""
+    return [(user_id, display_name or username) for user_id, display_name, username in db.session.execute(
+        select(User.id, User.display_name, User.username).where(User.role == Role.LEADER, User.is_enabled)
+        .order_by(User.display_name, User.username))]
+
+
+def form_choices(user: User, *, keep_park: int | None = None, keep_node: int | None = None) -> dict[str, list]:
+    """(value, label) pairs for the project form's pickers: the user's counties, the parks and chain nodes in use
+    (and the retired ones the project already has), the industries, the signing events, and the leaders. All but
+    the leaders are kept in the cache until the next write: eight queries a form become one."""
+    def build():
+        industries = industries_with_chains(keep_node=keep_node)
+        return {"counties": [(county.code, county.name) for county in counties_for(user)],
+                "parks": [(park.id, f"{park.county.name} · {park.name}") for park in parks_by_county(keep=keep_park)],
+                "industries": [(industry.id, industry.name) for industry in industries],
+                "chain_nodes": [(node.id, f"{industry.name} · {chain.name} · {node.name}")
+                                for industry in industries for chain in industry.chains for node in chain.nodes],
+                "events": rules.choices("signing_event_id")}
+    key = cache.entry_key("projects.form_choices", visible_scope(user), keep_park, keep_node)
+    return {**cache.kept(key, build), "leaders": leader_choices()}

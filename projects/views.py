@@ -8,10 +8,8 @@ from markupsafe import Markup
 from core import clock
 from core.auth.models import Role
 from core.auth.permissions import admin_required, roles_required
-from core.auth.queries import counties_for
 from core.inputs import id_value
 from core.transaction import FLASH, transaction
-from parks.queries import industries_with_chains, parks_by_county
 
 from . import queries, rules, services
 from .forms import (
@@ -57,10 +55,8 @@ def require_version_field() -> None:
 
 def _form_choices(form: ProjectForm, project=None) -> None:
     # A retired park or chain node stays offered only to the project that already has it.
-    form.set_choices(counties=counties_for(current_user), parks=parks_by_county(keep=getattr(project, "park_id", None)),
-                     industries=industries_with_chains(keep_node=getattr(project, "chain_node_id", None)),
-                     leaders=queries.leader_choices(),
-                     events=rules.choices("signing_event_id"))
+    form.set_choices(**queries.form_choices(current_user, keep_park=getattr(project, "park_id", None),
+                                            keep_node=getattr(project, "chain_node_id", None)))
 
 
 def _force_own_county(form: ProjectForm) -> None:
@@ -74,8 +70,9 @@ def _force_own_county(form: ProjectForm) -> None:
 def index():
     """List the projects the user may see, filtered, searched, sorted and paginated."""
     form = ListFilterForm(request.args)
-    form.set_choices(**queries.picker_choices(current_user, keep_park=request.args.get("park", type=id_value)),
-                     sorts=queries.SORTS)
+    choices = queries.picker_choices(current_user, keep_park=request.args.get("park", type=id_value))
+    form.set_choices(counties=choices["counties"], parks=choices["parks"], industries=choices["industries"],
+                     years=choices["years"], sorts=queries.SORTS)
     form.validate()
     filters = queries.ListFilters(
         county=form.county.data if not form.county.errors else None,

@@ -11,7 +11,7 @@ from core.db import db
 from parks import editing
 from parks.models import Park
 from projects.services import create_project
-from tests.factories import make_project, make_user
+from tests.factories import make_project, make_user, park_data
 from tests.projects.web import new_client, page_text
 
 OWN, OTHER = "350404", "350405"
@@ -74,3 +74,22 @@ def test_a_project_registered_through_the_service_is_listed_on_the_next_page(app
                     "sign_type": "contract", "sign_date": dt.date(2025, 1, 2)}, by=commerce)
     db.session.commit()
     assert totals(client) == ("1", "9.00") and "缓存后登记" in page_text(client.get("/projects/"))
+
+
+def test_the_project_form_offers_a_new_leader_and_a_new_park_at_once(app, project_ref):
+    """Accounts never bump the data version, so the leaders are read on every form; a new park bumps it."""
+    admin = make_user(Role.ADMIN)
+    project = make_project(admin, county_code=OWN)
+    client = new_client(app, admin)
+
+    def offered(field: str) -> str:
+        page = client.get(f"/projects/{project.id}/edit").get_data(as_text=True)
+        return re.search(rf'<select[^>]*name="{field}".*?</select>', page, re.S).group(0)
+
+    assert "新挂钩领导" not in offered("hooked_leader_id")
+    make_user(Role.LEADER, display_name="新挂钩领导")
+    assert re.search(r'<option value="\d+">新挂钩领导</option>', offered("hooked_leader_id"))
+    template = db.session.query(Park).order_by(Park.id).first()
+    editing.save_park(None, park_data(template, name="新建测试园区", county_code=OWN), by=admin)
+    db.session.commit()
+    assert "三元区 · 新建测试园区" in offered("park_id")

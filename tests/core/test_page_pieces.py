@@ -1,17 +1,30 @@
-"""The shared page pieces written in Python: the same HTML as WTForms' select and as the macros they replaced."""
+"""The shared page pieces written in Python: the same HTML as WTForms' select, Bootstrap-Flask's render_field and
+the macros they replaced."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from flask import render_template_string
 from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField, SelectMultipleField, widgets
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Optional
 
-from core.forms import Form, OptionalSelectField
-from core.templating import badge, date, money
+from core.forms import DateField, Form, MoneyField, OptionalSelectField
+from core.templating import badge, date, form_field, money
 
 LABELS = st.text(max_size=12)
 
@@ -58,3 +71,42 @@ def test_date_and_badge():
     assert date(None) == "—" and date(dt.date(2025, 3, 18)) == "2025-03-18"
     assert str(badge("stage-signed", "签<约>")) == '<span class="badge stage-signed">签&lt;约&gt;</span>'
     assert str(badge("light-red", "逾期", '"逾期"')) == '<span class="badge light-red" title="&#34;逾期&#34;">逾期</span>'
+
+
+class Fields(Form):
+    class Meta:
+        csrf = False
+
+    name = StringField("名称", validators=[DataRequired("请填写名称。")], description="工商登记的全称")
+    notes = TextAreaField("备注")
+    kind = SelectField("类型", choices=[])
+    when = DateField("日期", validators=[Optional()])
+    amount = MoneyField("金额（万元）", validators=[Optional()])
+    major = BooleanField("重大项目")
+    version = HiddenField()
+    submit = SubmitField("保存")
+
+
+def bootstrap(app, field, **kwargs) -> str:
+    template = '{% from "bootstrap5/form.html" import render_field %}{{ render_field(field, **kwargs) }}'
+    return render_template_string(template, field=field, kwargs=kwargs)
+
+
+def compact(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", str(html))).strip()
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+def test_a_form_field_is_written_as_bootstrap_flask_writes_it(app, with_errors):
+    with app.test_request_context():
+        form = Fields(MultiDict([("name", "" if with_errors else "某<公司>"), ("kind", "b"), ("when", "2025-13-01"),
+                                 ("amount", "abc" if with_errors else "12"), ("major", "y")]))
+        form.kind.choices = [("a", "甲"), ("b", "乙")]
+        form.validate()
+        for field in form:
+            for kwargs in ({}, {"id": f"x-{field.name}", "rows": 2}, {"button_style": "outline-primary"}):
+                if "button_style" in kwargs and field.type != "SubmitField":
+                    continue
+                assert compact(form_field(field, **kwargs)) == compact(bootstrap(app, field, **kwargs)), field.name
+        assert ('<div class="invalid-feedback d-block">请填写名称。</div>' in str(form_field(form.name))) is with_errors
+        assert ("工商登记的全称" in str(form_field(form.name))) is not with_errors

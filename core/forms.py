@@ -1,6 +1,7 @@
 """The base form (Chinese validation messages, the input rules on every field) and the fields every domain shares."""
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from wtforms import (
 )
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length
+from wtforms.widgets.core import clean_key
 
 from . import inputs
 
@@ -60,6 +62,31 @@ class Select(widgets.Select):
 _SELECT, _MULTIPLE = Select(), Select(multiple=True)
 
 
+def html_params(**kwargs) -> str:
+    """WTForms' html_params, the same attributes in the same order, with one f-string per attribute where WTForms
+    formats a Markup template: an input costs a third as much, and the project page draws about sixty."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = clean_key(key)
+        if value is True:
+            params.append(key)
+        elif value is not False:
+            params.append(f'{key}="{escape(value)}"')
+    return " ".join(params)
+
+
+_FAST_INPUTS: dict = {}
+
+
+def _fast_input(widget):
+    # Widgets are shared by every field made from one class attribute: one faster copy each, made once.
+    fast = _FAST_INPUTS.get(widget)
+    if fast is None:
+        fast = _FAST_INPUTS[widget] = copy.copy(widget)
+        fast.html_params = html_params
+    return fast
+
+
 class Form(FlaskForm):
     class Meta:
         # WTForms ships Chinese messages ("不是有效的小数。"); Flask-WTF's own i18n would need Babel.
@@ -75,8 +102,10 @@ class Form(FlaskForm):
             if isinstance(field, StringField) and not isinstance(field, (PasswordField, HiddenField)):
                 label = str(field.label.text or field.name or "输入")
                 field.filters = (_text_filter(label, isinstance(field, TextAreaField)), *field.filters)
-            elif type(field.widget) is widgets.Select:
+            if type(field.widget) is widgets.Select:
                 field.widget = _MULTIPLE if field.widget.multiple else _SELECT
+            elif isinstance(field.widget, widgets.Input) and field.widget.html_params is not html_params:
+                field.widget = _fast_input(field.widget)
             return field
 
 

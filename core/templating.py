@@ -52,14 +52,17 @@ def form_field(field, *, button_style: str = "", **kwargs) -> Markup:
         notes = f'<small class="form-text text-body-secondary">{escape(field.description)}</small>'
     else:
         notes = ""
+    # The label names the control's own id: a form drawn once per row gives each control an id of its own.
+    target = escape(kwargs.get("id", field.id))
     if getattr(field.widget, "input_type", None) == "checkbox":
         control = field(class_=f"form-check-input{invalid}{extra}", **kwargs)
-        return Markup(f'<div class="{group} form-check">{control}'
-                      f'{field.label(class_="form-check-label", for_=field.id)}{notes}</div>')
+        label = f'<label class="form-check-label" for="{target}">{escape(field.label.text)}</label>'
+        return Markup(f'<div class="{group} form-check">{control}{label}{notes}</div>')
     kind = "form-select" if isinstance(field.widget, widgets.Select) else "form-control"
     control = field(class_=f"{kind}{invalid}{extra}", **kwargs)
     required = " required" if field.flags.required else ""
-    return Markup(f'<div class="{group}{required}">{field.label(class_="form-label")}{control}{notes}</div>')
+    label = f'<label class="form-label" for="{target}">{escape(field.label.text)}</label>'
+    return Markup(f'<div class="{group}{required}">{label}{control}{notes}</div>')
 
 
 def init_app(app: Flask) -> None:

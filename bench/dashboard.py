@@ -13,7 +13,6 @@ import gc
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -54,9 +53,9 @@ def main(sizes: list[int]) -> None:
                     for url in urls:
                         other.get(url)
 
-                cold_ms, queries = measure(app, user, urls, before=empty_cache, timer=time.process_time)
-                shared_ms, _queries = measure(app, user, urls, before=after_another_view, timer=time.process_time)
-                cached_ms, _queries = measure(app, user, urls, timer=time.process_time)
+                _wall, cold_ms, queries = measure(app, user, urls, before=empty_cache)
+                _wall, shared_ms, _queries = measure(app, user, urls, before=after_another_view)
+                _wall, cached_ms, _queries = measure(app, user, urls)
                 print(f"{size:>8}  {label:<42} {cold_ms:>8.1f}  {queries:>7.0f}  {shared_ms:>11.1f}  {cached_ms:>9.1f}")
             with app.app_context():
                 db.engine.dispose()

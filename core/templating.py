@@ -26,7 +26,7 @@ def date(value: dt.date | None) -> str:
 
 def badge(css: str, label: str, title: str | None = None) -> Markup:
     """A Bootstrap badge with ``css`` classes (the caller's own, never user text) and an escaped label."""
-    hint = Markup(' title="{}"').format(title) if title is not None else ""
+    hint = f' title="{escape(title)}"' if title is not None else ""  # Markup.format is ten times slower
     return Markup(f'<span class="badge {css}"{hint}>{escape(label)}</span>')
 
 

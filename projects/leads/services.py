@@ -12,6 +12,7 @@ from core.db import db
 from core.errors import Conflict, InvalidInput, NotAllowed
 from core.validators import company_key, credit_code_problem
 from parks.models import ChainNode, Park
+from parks.services import CAPACITY_LIMITS
 from projects import rules
 from projects import services as project_services
 from projects.models import EventKind, InvestorOrigin, Project, can_edit_projects
@@ -26,7 +27,8 @@ LEAD_FIELD_LABELS = {
     "investor_name": "投资方", "investor_credit_code": "统一社会信用代码", "contact_person": "联系人",
     "contact_phone": "联系电话", "investor_origin": "投资方来源", "industry_id": "意向产业",
     "chain_node_id": "产业链环节", "county_code": "意向县区", "park_id": "意向园区",
-    "estimated_investment": "预计投资（万元）", "source": "线索来源", "referrer": "引荐人",
+    "estimated_investment": "预计投资（万元）", "land_needed": "用地需求（亩）",
+    "factory_space_needed": "标准厂房需求（m²）", "source": "线索来源", "referrer": "引荐人",
     "owner_id": "负责人", "notes": "备注",
 }
 _LEAD_TEXT_FIELDS = ("contact_person", "contact_phone", "referrer", "notes")
@@ -136,6 +138,13 @@ def _validate_lead(data: dict) -> dict[str, str]:
             errors["owner_id"] = "负责人须为在用的商务局、县区或管理员账号。"
     if data.get("estimated_investment") is not None and data["estimated_investment"] < 0:
         errors["estimated_investment"] = "预计投资不能为负数。"
+    for field, unit in (("land_needed", "亩"), ("factory_space_needed", "m²")):
+        need = data.get(field)
+        label = LEAD_FIELD_LABELS[field].split("（")[0]
+        if need is not None and need < 0:
+            errors[field] = f"{label}不能为负数。"
+        elif need is not None and need > CAPACITY_LIMITS[unit]:
+            errors[field] = f"{label}超过 {CAPACITY_LIMITS[unit]:,} {unit}，请核对单位和数值。"
     return errors
 
 

@@ -15,7 +15,7 @@ from parks.queries import CAPACITY_STALE_DAYS, Capacity, area_text, capacities
 from projects.leads.models import Lead
 from projects.models import Project
 
-from .status import COUNTED
+from .status import BUILT, SIGNED_ONLY
 
 INDUSTRY_POINTS, NEIGHBOUR_POINTS, LAND_POINTS, FACTORY_POINTS, STALE_POINTS = 30, 20, 25, 15, -15
 LIMIT = 5
@@ -53,7 +53,8 @@ def _neighbours(node: ChainNode) -> list[tuple[str, ChainNode]]:
 
 
 def _presence(node_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
-    """(park id, node id) → (anchor firms, counted projects) for the given nodes."""
+    """(park id, node id) → (anchor firms, signed projects) for the given nodes: a project in talks is not in the
+    park yet, a paused or dropped one no longer counts."""
     found: dict[tuple[int, int], list[int]] = {}
     firms = (select(Enterprise.park_id, Enterprise.chain_node_id, func.count())
              .where(Enterprise.chain_node_id.in_(node_ids), Enterprise.park_id.is_not(None),
@@ -61,7 +62,8 @@ def _presence(node_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
     for park_id, node_id, count in db.session.execute(firms):
         found.setdefault((park_id, node_id), [0, 0])[0] = count
     projects = (select(Project.park_id, Project.chain_node_id, func.count())
-                .where(Project.chain_node_id.in_(node_ids), Project.park_id.is_not(None), Project.stage.in_(COUNTED))
+                .where(Project.chain_node_id.in_(node_ids), Project.park_id.is_not(None),
+                       Project.stage.in_(SIGNED_ONLY + BUILT))
                 .group_by(Project.park_id, Project.chain_node_id))
     for park_id, node_id, count in db.session.execute(projects):
         found.setdefault((park_id, node_id), [0, 0])[1] = count

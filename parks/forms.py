@@ -6,7 +6,7 @@ from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from core.auth.reference_data import EXTENT
-from core.forms import DateField, Form, OptionalSelectField, at_most
+from core.forms import AreaField, DateField, Form, OptionalSelectField, at_most
 from core.inputs import id_value
 
 from .models import CapacityMeasure, ParkKind
@@ -32,18 +32,18 @@ class PositionForm(Form):
     submit = SubmitField("保存位置")
 
 
-def _area(label: str) -> DecimalField:
-    # The service says what is absurd (negative, beyond the planned area); the field only needs a finite number.
-    return DecimalField(label, places=2, validators=[Optional(), finite])
+def _area(measure: CapacityMeasure) -> AreaField:
+    # The field refuses what no park could hold; the service also checks the figures against each other.
+    return AreaField(measure.label, validators=[Optional()], unit=measure.unit)
 
 
 class CapacityForm(Form):
     """A park's capacity as confirmed on one day; a blank figure keeps its current value and date."""
 
-    planned_area = _area(CapacityMeasure.PLANNED_AREA.label)
-    developed_area = _area(CapacityMeasure.DEVELOPED_AREA.label)
-    free_land = _area(CapacityMeasure.FREE_LAND.label)
-    factory_space = _area(CapacityMeasure.FACTORY_SPACE.label)
+    planned_area = _area(CapacityMeasure.PLANNED_AREA)
+    developed_area = _area(CapacityMeasure.DEVELOPED_AREA)
+    free_land = _area(CapacityMeasure.FREE_LAND)
+    factory_space = _area(CapacityMeasure.FACTORY_SPACE)
     confirmed_on = DateField("核实日期", validators=[InputRequired("请填写核实日期。")])
     note = StringField("核实依据（如 实地核查、自然资源局台账）", validators=[at_most(200, "核实依据")])
     submit = SubmitField("保存核实结果")

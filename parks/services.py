@@ -14,6 +14,7 @@ from core.auth.models import County, Role, User
 from core.auth.reference_data import EXTENT
 from core.db import db
 from core.errors import InvalidInput, NotAllowed
+from core.inputs import check_area
 
 from . import reference_data as ref
 from .geojson import BoundaryError, parse_boundary
@@ -137,9 +138,6 @@ def set_boundary(park: Park, raw: bytes, *, by: User) -> int:
     return count
 
 
-# More than any park in Sanming could hold (the largest zones plan a few tens of thousands of 亩): a typo, not a fact.
-CAPACITY_LIMITS = {"亩": Decimal("1000000"), "m²": Decimal("100000000")}
-
 
 def may_confirm_capacity(user: User, park: Park) -> bool:
     """Administrators, and the officials of the park's own county."""
@@ -160,11 +158,10 @@ def confirm_capacity(park: Park, values: dict[CapacityMeasure, Decimal | None], 
         raise InvalidInput(errors={"confirmed_on": "核实日期不能晚于今天。"})
     errors = {}
     for measure, value in given.items():
-        limit = CAPACITY_LIMITS[measure.unit]
-        if value < 0:
-            errors[measure.value] = f"{measure.label}不能为负数。"
-        elif value > limit:
-            errors[measure.value] = f"{measure.label}超过 {limit:,} {measure.unit}，请核对单位和数值。"
+        try:
+            given[measure] = check_area(value, measure.label, measure.unit)
+        except ValueError as problem:
+            errors[measure.value] = str(problem)
     if errors:
         raise InvalidInput(errors=errors)
     current = capacity_of(park.id)

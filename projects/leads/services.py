@@ -10,9 +10,9 @@ from core import audit, clock
 from core.auth.models import County, Role, User
 from core.db import db
 from core.errors import Conflict, InvalidInput, NotAllowed
+from core.inputs import check_area
 from core.validators import company_key, credit_code_problem
 from parks.models import ChainNode, Park
-from parks.services import CAPACITY_LIMITS
 from projects import rules
 from projects import services as project_services
 from projects.models import EventKind, InvestorOrigin, Project, can_edit_projects
@@ -139,12 +139,11 @@ def _validate_lead(data: dict) -> dict[str, str]:
     if data.get("estimated_investment") is not None and data["estimated_investment"] < 0:
         errors["estimated_investment"] = "预计投资不能为负数。"
     for field, unit in (("land_needed", "亩"), ("factory_space_needed", "m²")):
-        need = data.get(field)
-        label = LEAD_FIELD_LABELS[field].split("（")[0]
-        if need is not None and need < 0:
-            errors[field] = f"{label}不能为负数。"
-        elif need is not None and need > CAPACITY_LIMITS[unit]:
-            errors[field] = f"{label}超过 {CAPACITY_LIMITS[unit]:,} {unit}，请核对单位和数值。"
+        if data.get(field) is not None:
+            try:
+                data[field] = check_area(data[field], LEAD_FIELD_LABELS[field], unit)
+            except ValueError as problem:
+                errors[field] = str(problem)
     return errors
 
 
@@ -280,7 +279,7 @@ def convert_lead(lead: Lead, data: dict, *, version: int | None, by: User) -> Pr
     carried = {"investor_name": lead.investor_name, "investor_credit_code": lead.investor_credit_code,
                "investor_origin": lead.investor_origin, "county_code": lead.county_code, "park_id": lead.park_id,
                "industry_id": lead.industry_id, "chain_node_id": lead.chain_node_id,
-               "total_investment": lead.estimated_investment,
+               "total_investment": lead.estimated_investment, "land_area": lead.land_needed,
                "notes": f"由招商线索 #{lead.id} 转入。" + (f"\n{lead.notes}" if lead.notes else "")}
     carried.update({k: v for k, v in data.items() if v not in (None, "")})
     project = project_services.create_project(carried, by=by, stage=Stage.SIGNED)

@@ -40,7 +40,7 @@ def test_own_county_official_confirms_and_the_history_is_kept(app, park):
     client = new_client(app, official)
     first = clock.today() - dt.timedelta(days=10)
     assert post(client, park, planned_area="3000", free_land="400", confirmed_on=str(first)).status_code == 302
-    assert post(client, park, free_land="350", factory_space="20000", note="实地核查").status_code == 302
+    assert post(client, park, free_land="350亩", factory_space="20,000", note="实地核查").status_code == 302
     capacity = capacity_of(park.id)
     assert capacity.value(CapacityMeasure.FREE_LAND) == Decimal("350")
     assert capacity.figures[CapacityMeasure.FREE_LAND].confirmed_on == clock.today()
@@ -76,14 +76,16 @@ def test_staleness_after_ninety_days(app, park):
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ({"free_land": "-5"}, "可供地（亩）不能为负数。"),
+    ({"free_land": "-5"}, "可供地不能为负数。"),
     ({"planned_area": "100", "free_land": "200"}, "可供地（200 亩）不能大于园区规划面积（100 亩）。"),
     ({"planned_area": "100", "developed_area": "150"}, "已开发面积（150 亩）不能大于园区规划面积（100 亩）。"),
-    ({"factory_space": "999999999999"}, "标准厂房（m²）超过 100,000,000 m²"),
-    ({"free_land": "NaN"}, "请输入有效的数字。"),
+    ({"factory_space": "999999999999"}, "标准厂房超过 100,000,000 m²，请核对单位和数值。"),
+    ({"free_land": "NaN"}, "请输入数字（单位：亩）。"),
+    ({"free_land": "1e1000000"}, "可供地超过 1,000,000 亩"),
     ({}, "请至少填写一项容量数据。"),
 ])
 def test_absurd_figures_are_refused_and_nothing_saved(app, park, values, message):
+    """The form refuses what no park holds; the service refuses figures that contradict each other."""
     client = new_client(app, make_user(Role.ADMIN))
     before = data_version.current()
     response = post(client, park, **values)
@@ -140,3 +142,14 @@ def test_the_map_popup_carries_the_capacity(app, park):
     assert "function capacityRows" in page
     others = [p for pid, p in props.items() if pid != park.id]
     assert others and all(p["capacity"] == {} for p in others)
+
+
+def test_the_service_refuses_absurd_figures_whatever_calls_it(park):
+    admin = make_user(Role.ADMIN)
+    with pytest.raises(services.InvalidInput, match="可供地不能为负数"):
+        services.confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("-1")}, confirmed_on=clock.today(), by=admin)
+    with pytest.raises(services.InvalidInput, match="核实日期不能晚于今天"):
+        services.confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("1")},
+                                  confirmed_on=clock.today() + dt.timedelta(days=1), by=admin)
+    db.session.rollback()
+    assert rows() == 0

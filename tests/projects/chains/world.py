@@ -12,7 +12,7 @@ from core import clock
 from core.auth.models import Role
 from core.db import db
 from parks import services as park_services
-from parks.models import CapacityMeasure, Chain, ChainNode, Enterprise, Industry, Park
+from parks.models import CapacityMeasure, ChainNode, Enterprise, Industry, Park
 from projects.leads.models import Lead, LeadStatus
 from projects.models import Project
 from projects.stages import Stage
@@ -85,7 +85,3 @@ def build() -> dict:
                                        confirmed_on=today - dt.timedelta(days=days), by=admin)
     db.session.commit()
     return {"lead": own_lead.id, "fluorine": fluorine.id, "commerce": commerce.id, "admin": admin.id}
-
-
-def chain_of(name: str) -> Chain:
-    return db.session.scalar(select(Chain).where(Chain.name == name))

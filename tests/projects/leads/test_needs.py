@@ -53,7 +53,8 @@ def test_a_lead_records_its_node_and_needs(app, project_ref):
     ({"factory_space_needed": "-10"}, "标准厂房需求不能为负数。"),
     ({"land_needed": "5000000"}, "用地需求超过 1,000,000 亩，请核对单位和数值。"),
     ({"land_needed": "1e1000000"}, "用地需求超过"),
-    ({"land_needed": "Infinity"}, "请输入有效的数字。"),
+    ({"land_needed": "Infinity"}, "请输入数字（单位：亩）。"),
+    ({"factory_space_needed": "abc"}, "请输入数字（单位：m²）。"),
 ])
 def test_bad_needs_are_refused_and_nothing_saved(app, project_ref, values, field_message):
     if values.get("chain_node_id") == "graphite":
@@ -61,4 +62,17 @@ def test_bad_needs_are_refused_and_nothing_saved(app, project_ref, values, field
     response = new_client(app, make_user(Role.COMMERCE)).post("/leads/new", data=form(**values))
     assert response.status_code == 400
     assert field_message in page_text(response)
+    assert leads() == 0
+
+
+def test_the_service_refuses_bad_needs_too(project_ref):
+    from projects.leads.services import ProjectInvalid, create_lead
+    from projects.leads.models import LeadSource
+    for need, message in (({"land_needed": Decimal("-1")}, "用地需求不能为负数。"),
+                          ({"industry_id": industry("fluorine").id, "chain_node_id": first_node("graphite").id},
+                           "产业链环节须属于所选产业。")):
+        with pytest.raises(ProjectInvalid, match=message):
+            create_lead({"investor_name": "服务层测试有限公司", "source": LeadSource.VISIT, **need},
+                        by=make_user(Role.COMMERCE))
+        db.session.rollback()
     assert leads() == 0

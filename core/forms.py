@@ -26,6 +26,7 @@ from wtforms.widgets.core import clean_key
 from . import inputs
 
 _MONEY_NOISE = re.compile(r"[,，\s]|万元$|万$")
+_AREA_NOISE = re.compile(r"[,，\s]|亩$|m²$|m2$|平方米$")
 
 
 def at_most(limit: int, what: str) -> Length:
@@ -128,6 +129,28 @@ class MoneyField(DecimalField):
         except InvalidOperation:
             raise ValueError("请输入数字（单位：万元）。") from None
         self.data = inputs.check_money(amount, self.label.text)
+
+
+class AreaField(DecimalField):
+    """An area in 亩 or m² (the one area rule: finite, 0 to inputs.AREA_LIMITS, two places) that also accepts
+    "1,200" or "1200亩" as typed from ledgers."""
+
+    def __init__(self, label=None, validators=None, *, unit: str = "亩", **kwargs):
+        super().__init__(label, validators, places=2, **kwargs)
+        self.unit = unit
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = None
+        text = _AREA_NOISE.sub("", valuelist[0] or "")
+        if text == "":
+            return
+        try:
+            area = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"请输入数字（单位：{self.unit}）。") from None
+        self.data = inputs.check_area(area, self.label.text, self.unit)
 
 
 class DateField(_DateField):

@@ -28,6 +28,8 @@ DATE_RANGE_MESSAGE = "日期" + DATE_RANGE
 # Every amount in 万元: 10^8 万元 (一万亿元) is far above any project, well inside Numeric(14, 2).
 MAX_MONEY = Decimal(100_000_000)
 MONEY_PLACES = Decimal("0.01")
+# Areas: more than any park in Sanming could hold (the largest zones plan a few tens of thousands of 亩) is a typo.
+AREA_LIMITS = {"亩": Decimal(1_000_000), "m²": Decimal(100_000_000)}
 MONEY_RANGE = "0 到 100,000,000 万元（一万亿元），保留两位小数"
 
 # C0 and C1 control characters, DEL, the bidirectional overrides and isolates (they reorder what a reader
@@ -82,6 +84,19 @@ def check_money(amount: Decimal, label: str = "金额") -> Decimal:
     if amount > MAX_MONEY:
         raise ValueError(f"{label}不能超过 100,000,000 万元（一万亿元）。")
     return amount.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def check_area(area: Decimal, label: str, unit: str) -> Decimal:
+    """``area`` (亩 or m²) rounded to two places if it is finite, not negative and within AREA_LIMITS; else
+    ValueError naming ``label`` without its unit (“可供地不能为负数。”)."""
+    name = label.split("（")[0]
+    if not area.is_finite():
+        raise ValueError(f"请输入数字（单位：{unit}）。")
+    if area < 0:
+        raise ValueError(f"{name}不能为负数。")
+    if area > AREA_LIMITS[unit]:
+        raise ValueError(f"{name}超过 {AREA_LIMITS[unit]:,} {unit}，请核对单位和数值。")
+    return area.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def date_in_range(date: dt.date) -> bool:

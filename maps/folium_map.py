@@ -132,6 +132,12 @@ var sanmingMap = (function () {
     return '<div class="sanming-popup"><strong>' + title + '</strong><table>' + rows.join('') + '</table>'
       + (link ? '<a href="' + link + '" target="_top">查看详情</a>' : '') + '</div>';
   }
+  // The park popup's capacity lines (issue 16), apart from the rest of the popup so each can change alone.
+  function capacityRows(c) {
+    if (!c || !c.confirmed_on) { return [row('可供地', '未登记')]; }
+    return [row('可供地', c.free_land), row('标准厂房', c.factory_space),
+            row('容量核实', c.confirmed_on + (c.stale ? ' <span class="badge text-bg-warning">超过90天未核实</span>' : ''))];
+  }
   return {
     projects: function (data, links) {
       var features = data.rows.map(function (r) {
@@ -170,7 +176,7 @@ var sanmingMap = (function () {
           layer.bindTooltip(function () { return p.name; });
           layer.bindPopup(function () {
             return table(p.name, [row('产业', p.industry || '—'), row('集聚区', p.zone || '—'), row('县区', p.county),
-              row('位置', p.position_confidence)], links ? '/parks/' + p.id : '');
+              row('位置', p.position_confidence)].concat(capacityRows(p.capacity)), links ? '/parks/' + p.id : '');
           });
         }
       });

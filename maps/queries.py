@@ -7,10 +7,12 @@ from typing import NamedTuple
 
 from sqlalchemy import Float, String, func, select, type_coerce
 
+from core import clock
 from core.auth.models import County, User
 from core.auth.reference_data import EXTENT
 from core.db import db
-from parks.models import Industry, Park, Zone
+from parks.models import CapacityMeasure, Industry, Park, Zone
+from parks.queries import area_text, capacities
 from projects.models import Project
 from projects.queries import ListFilters, filtered_projects, picker_choices
 from projects.stages import Light, Stage
@@ -53,11 +55,13 @@ def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
     if filters.county:
         query = query.where(Park.county_code == filters.county)
     features, unplaced = [], []
+    capacity = park_capacity_properties(clock.today())
     for row in db.session.execute(query):
         properties = {"id": row.id, "name": row.name, "county": row.county,
                       "industry": row.industry or "", "color": row.color or "",
                       "zone": row.zone or "", "layout": row.layout or "",
-                      "position_confidence": row.position_confidence.label}
+                      "position_confidence": row.position_confidence.label,
+                      "capacity": capacity.get(row.id, {})}
         geometries = _boundary_geometries(row.boundary_geojson)
         if not geometries and not has_position(row.lat, row.lon):
             unplaced.append(properties)
@@ -65,6 +69,19 @@ def park_map_data(filters: ListFilters) -> tuple[dict, list[dict]]:
         geometries = geometries or [{"type": "Point", "coordinates": [round(row.lon, 6), round(row.lat, 6)]}]
         features += [{"type": "Feature", "geometry": geometry, "properties": properties} for geometry in geometries]
     return {"type": "FeatureCollection", "features": features}, unplaced
+
+
+def park_capacity_properties(today: dt.date) -> dict[int, dict]:
+    """The park popup's capacity lines: free land and factory space as text, the oldest confirmation date, and
+    whether any figure is older than the staleness limit (a park never confirmed is left out)."""
+    lines = {}
+    for park_id, capacity in capacities().items():
+        texts = {}
+        for measure in (CapacityMeasure.FREE_LAND, CapacityMeasure.FACTORY_SPACE):
+            value = capacity.value(measure)
+            texts[measure.value] = f"{area_text(value)} {measure.unit}" if value is not None else "未登记"
+        lines[park_id] = {**texts, "confirmed_on": capacity.oldest.isoformat(), "stale": bool(capacity.stale(today))}
+    return lines
 
 
 def scope_choices(user: User) -> dict:

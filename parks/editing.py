@@ -15,7 +15,7 @@ from core.db import db
 from core.enums import LabeledEnum
 from core.errors import InvalidInput
 
-from .models import Chain, Industry, Park, ParkAlias, PositionConfidence, Zone
+from .models import Chain, ChainNode, Industry, Park, ParkAlias, PositionConfidence, Zone
 from .reference_data import COUNTY_SEAT_NOTE
 
 # What an administrator edits on each kind of row (audit entity = table name), with the label its history shows.
@@ -25,7 +25,8 @@ FIELD_LABELS = {
     "zone": {"name": "名称", "layout": "布局", "industry_id": "产业", "description": "说明"},
     "chain": {"name": "名称", "industry_id": "产业"},
     "chain_node": {"name": "名称", "chain_id": "产业链"},
-    "enterprise": {"name": "名称", "role": "角色", "industry_id": "产业", "park_id": "所在园区", "note": "说明"},
+    "enterprise": {"name": "名称", "role": "角色", "industry_id": "产业", "park_id": "所在园区",
+                   "chain_node_id": "产业链环节", "note": "说明"},
 }
 KIND_LABELS = {"park": "园区", "zone": "集聚区", "chain": "产业链", "chain_node": "产业链环节", "enterprise": "龙头企业"}
 # Fields a row cannot be without, besides its name.
@@ -33,7 +34,8 @@ REQUIRED = {"park": ("county_code", "kind"), "zone": ("layout", "industry_id"), 
             "chain_node": ("chain_id",), "enterprise": ()}
 # A name is unique among the rows sharing these fields (a chain within its industry, a node within its chain).
 NAME_SCOPE = {"zone": (), "chain": ("industry_id",), "chain_node": ("chain_id",), "enterprise": ()}
-_REFERENCES = {"county_code": County, "zone_id": Zone, "industry_id": Industry, "chain_id": Chain, "park_id": Park}
+_REFERENCES = {"county_code": County, "zone_id": Zone, "industry_id": Industry, "chain_id": Chain, "park_id": Park,
+               "chain_node_id": ChainNode}
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,9 @@ def save_entry(model, row, data: dict, *, by: User):
     entity = model.__tablename__
     data = _cleaned(entity, data)
     _check_references(row, data)
+    node = db.session.get(ChainNode, data["chain_node_id"]) if data.get("chain_node_id") else None
+    if node is not None and data.get("industry_id") != node.chain.industry_id:
+        raise InvalidInput(errors={"chain_node_id": f"产业链环节“{node.name}”不属于所选产业，未保存。"})
     scope = {field: data[field] for field in NAME_SCOPE[entity]}
     clash = db.session.scalar(select(model.id).filter_by(name=data["name"], **scope)
                               .where(model.id != (row.id if row is not None else 0)))

@@ -1,15 +1,15 @@
-"""The parks' forms: a park and the reference rows administrators keep, a park's position and its boundary."""
+"""The parks' forms: a park and the reference rows administrators keep, a park's position, boundary and capacity."""
 from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from core.auth.reference_data import EXTENT
-from core.forms import Form, OptionalSelectField, at_most
+from core.forms import AreaField, DateField, Form, OptionalSelectField, at_most
 from core.inputs import id_value
 
-from .models import ParkKind
+from .models import CapacityMeasure, ParkKind
 
 
 def finite(form, field) -> None:
@@ -30,6 +30,26 @@ class PositionForm(Form):
     note = StringField("位置来源说明",
                        validators=[Length(max=200, message="位置来源说明不能超过 200 个字符。")])
     submit = SubmitField("保存位置")
+
+
+def _area(measure: CapacityMeasure) -> AreaField:
+    # The field refuses what no park could hold; the service also checks the figures against each other.
+    return AreaField(measure.label, validators=[Optional()], unit=measure.unit)
+
+
+class CapacityForm(Form):
+    """A park's capacity as confirmed on one day; a blank figure keeps its current value and date."""
+
+    planned_area = _area(CapacityMeasure.PLANNED_AREA)
+    developed_area = _area(CapacityMeasure.DEVELOPED_AREA)
+    free_land = _area(CapacityMeasure.FREE_LAND)
+    factory_space = _area(CapacityMeasure.FACTORY_SPACE)
+    confirmed_on = DateField("核实日期", validators=[InputRequired("请填写核实日期。")])
+    note = StringField("核实依据（如 实地核查、自然资源局台账）", validators=[at_most(200, "核实依据")])
+    submit = SubmitField("保存核实结果")
+
+    def values(self) -> dict[CapacityMeasure, object]:
+        return {measure: self[measure.value].data for measure in CapacityMeasure}
 
 
 class BoundaryForm(Form):
@@ -99,9 +119,12 @@ class EnterpriseForm(Form):
     role = StringField("角色（如 龙头企业、骨干企业）", validators=[at_most(32, "角色")])
     industry_id = OptionalSelectField("产业", coerce=id_value, choices=[])
     park_id = OptionalSelectField("所在园区", coerce=id_value, choices=[])
+    chain_node_id = OptionalSelectField("所在产业链环节（有此企业的环节为强链）", coerce=id_value, choices=[])
     note = TextAreaField("说明", validators=[at_most(2000, "说明")])
     submit = SubmitField("保存")
 
-    def set_choices(self, *, industries, parks, **_) -> None:
+    def set_choices(self, *, industries, parks, nodes, **_) -> None:
         self.industry_id.set_choices((i.id, i.name) for i in industries)
         self.park_id.set_choices((p.id, _label(p, f"{p.county.name} · {p.name}")) for p in parks)
+        self.chain_node_id.set_choices(
+            (n.id, _label(n, f"{n.chain.industry.name} · {n.chain.name} · {n.name}")) for n in nodes)

@@ -9,7 +9,7 @@ from core import audit
 from .editing import FIELD_LABELS
 
 ACTIONS = {"created": "新建", "updated": "修改", "retired": "撤销", "restored": "恢复", "position_set": "核准位置",
-           "boundary_set": "上传边界"}
+           "boundary_set": "上传边界", "capacity_confirmed": "核实容量"}
 
 
 @dataclass
@@ -34,6 +34,8 @@ def history(entity: str, entity_id: int) -> list[Change]:
             lines.append(f"位置：{old.get('lat')}, {old.get('lon')} → {new.get('lat')}, {new.get('lon')}")
         elif entry.action == "boundary_set":
             lines.append(f"边界：{data.get('polygons')} 个多边形")
+        elif entry.action == "capacity_confirmed":
+            lines += [f"{label}：{value}（{data.get('confirmed_on')} 核实）" for label, value in data.get("values", {}).items()]
         if data.get("review"):
             lines.append("列为待复核：" + "、".join(data["review"]))
         changes.append(Change(at=entry.at,

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.auth.models import County
+from core.auth.models import County, User
 from core.db import UTCDateTime, db, enum_type, utcnow
 from core.enums import LabeledEnum
 
@@ -153,8 +154,43 @@ class Enterprise(Kept, db.Model):
     role: Mapped[str] = mapped_column(String(32), default="")
     industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"), index=True)
     park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"), index=True)
+    # The link of a chain the firm anchors: it makes that node strong (强链) on the chain map.
+    chain_node_id: Mapped[int | None] = mapped_column(ForeignKey("chain_node.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
 
     industry: Mapped[Industry | None] = relationship()
     park: Mapped[Park | None] = relationship(back_populates="enterprises")
+    chain_node: Mapped[ChainNode | None] = relationship()
+
+
+class CapacityMeasure(LabeledEnum):
+    """What a park can still offer an investor, each confirmed on its own date (DOMAIN: 可供地, 标准厂房)."""
+
+    PLANNED_AREA = "planned_area", "规划面积（亩）"
+    DEVELOPED_AREA = "developed_area", "已开发面积（亩）"
+    FREE_LAND = "free_land", "可供地（亩）"
+    FACTORY_SPACE = "factory_space", "标准厂房（m²）"
+
+    @property
+    def unit(self) -> str:
+        return "m²" if self is CapacityMeasure.FACTORY_SPACE else "亩"
+
+
+class ParkCapacity(db.Model):
+    """One confirmation of one capacity figure of a park; the latest per measure is the current figure and
+    the earlier ones are its history."""
+
+    __tablename__ = "park_capacity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("park.id"), index=True)
+    measure: Mapped[CapacityMeasure] = mapped_column(enum_type(CapacityMeasure))
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    confirmed_on: Mapped[dt.date] = mapped_column(Date)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")  # how it was confirmed (实地核查, 国土台账 …)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    park: Mapped[Park] = relationship()
+    confirmed_by: Mapped[User | None] = relationship()

@@ -1,15 +1,20 @@
 """Reading parks: the park list grouped by industry and zone, a park's page, the rows a form offers (retired ones
-only where already chosen), parks found by a current or former name."""
+only where already chosen), parks found by a current or former name, and the parks' current capacity."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from itertools import groupby
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from core.db import db
 
-from .models import Chain, ChainNode, Enterprise, Industry, Park, ParkAlias, Zone
+from .models import CapacityMeasure, Chain, ChainNode, Enterprise, Industry, Park, ParkAlias, ParkCapacity, Zone
+
+_LatestCapacity = aliased(ParkCapacity)
 
 
 def in_use(model, keep: int | None = None):
@@ -79,6 +84,15 @@ def chains(keep: int | None = None) -> list[Chain]:
                                    .options(selectinload(Chain.industry))))
 
 
+def chain_nodes(keep: int | None = None) -> list[ChainNode]:
+    """Nodes in use (and ``keep``), chain by chain, with their chain and industry loaded."""
+    return list(db.session.scalars(
+        select(ChainNode).join(Chain).join(Industry)
+        .where(in_use(ChainNode, keep), or_(Chain.retired_at.is_(None), ChainNode.id == (keep or 0)))
+        .order_by(Industry.position, Chain.position, Chain.id, ChainNode.position, ChainNode.id)
+        .options(selectinload(ChainNode.chain).selectinload(Chain.industry))))
+
+
 def park_ids_named(pattern: str, escape: str = "\\"):
     """Ids of parks whose name or a former name matches a LIKE ``pattern`` (the project search)."""
     former = select(ParkAlias.park_id).where(ParkAlias.name.ilike(pattern, escape=escape))
@@ -106,3 +120,73 @@ def reference_lists() -> dict:
                                                .options(selectinload(Enterprise.park),
                                                         selectinload(Enterprise.industry)))),
     }
+
+
+# ---- Capacity (可供地、标准厂房) ----
+
+CAPACITY_STALE_DAYS = 90
+
+
+def area_text(value: Decimal) -> str:
+    """An area as people write it: thousands separated, no trailing zeros (1,200 亩; 12.5 亩)."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class CapacityFigure:
+    """A park's current figure for one measure: the latest confirmation of it."""
+
+    measure: CapacityMeasure
+    value: Decimal
+    confirmed_on: dt.date
+    confirmed_by: str
+
+    def is_stale(self, today: dt.date) -> bool:
+        return (today - self.confirmed_on).days > CAPACITY_STALE_DAYS
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A park's current capacity, measure by measure (a measure never confirmed is missing)."""
+
+    figures: dict[CapacityMeasure, CapacityFigure]
+
+    def value(self, measure: CapacityMeasure) -> Decimal | None:
+        figure = self.figures.get(measure)
+        return figure.value if figure else None
+
+    def stale(self, today: dt.date) -> list[CapacityFigure]:
+        return [figure for figure in self.figures.values() if figure.is_stale(today)]
+
+    @property
+    def oldest(self) -> dt.date | None:
+        return min((figure.confirmed_on for figure in self.figures.values()), default=None)
+
+
+def capacities(park_ids=None) -> dict[int, Capacity]:
+    """Each park's current capacity (parks with no confirmation at all are left out): one query for all."""
+    latest = (select(ParkCapacity.id).where(
+        ParkCapacity.park_id == _LatestCapacity.park_id, ParkCapacity.measure == _LatestCapacity.measure)
+        .order_by(ParkCapacity.confirmed_on.desc(), ParkCapacity.id.desc()).limit(1).correlate(_LatestCapacity)
+        .scalar_subquery())
+    query = (select(_LatestCapacity).where(_LatestCapacity.id == latest)
+             .options(selectinload(_LatestCapacity.confirmed_by)))
+    if park_ids is not None:
+        query = query.where(_LatestCapacity.park_id.in_(list(park_ids)))
+    result: dict[int, dict] = {}
+    for row in db.session.scalars(query):
+        result.setdefault(row.park_id, {})[row.measure] = CapacityFigure(
+            row.measure, row.value, row.confirmed_on,
+            row.confirmed_by.name_for_display if row.confirmed_by else "系统")
+    return {park_id: Capacity(figures) for park_id, figures in result.items()}
+
+
+def capacity_of(park_id: int) -> Capacity:
+    return capacities([park_id]).get(park_id, Capacity({}))
+
+
+def capacity_history(park_id: int) -> list[ParkCapacity]:
+    """Every confirmation of the park's capacity, newest first."""
+    return list(db.session.scalars(select(ParkCapacity).where(ParkCapacity.park_id == park_id)
+                                   .options(selectinload(ParkCapacity.confirmed_by))
+                                   .order_by(ParkCapacity.confirmed_on.desc(), ParkCapacity.id.desc())))

@@ -41,7 +41,8 @@ KIND_PATH = "<any(" + ", ".join(KINDS) + "):kind>"
 
 def _choices(form, row) -> None:
     form.set_choices(industries=queries.industries(), chains=queries.chains(keep=getattr(row, "chain_id", None)),
-                     parks=queries.parks_by_county(keep=getattr(row, "park_id", None)))
+                     parks=queries.parks_by_county(keep=getattr(row, "park_id", None)),
+                     nodes=queries.chain_nodes(keep=getattr(row, "chain_node_id", None)))
 
 
 @bp.get("/reference")

@@ -1,20 +1,36 @@
-"""Writing parks: seeding the policy's reference data, correcting a park's position and boundary."""
+"""Writing parks: seeding the policy's reference data, correcting a park's position and boundary, confirming its
+capacity."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
 
-from core import audit
-from core.auth.models import County, User
+from core import audit, clock
+from core.auth.models import County, Role, User
 from core.auth.reference_data import EXTENT
 from core.db import db
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotAllowed
+from core.inputs import check_area
 
 from . import reference_data as ref
 from .geojson import BoundaryError, parse_boundary
-from .models import Chain, ChainNode, Enterprise, Industry, Park, ParkKind, PositionConfidence, Zone
+from .models import (
+    CapacityMeasure,
+    Chain,
+    ChainNode,
+    Enterprise,
+    Industry,
+    Park,
+    ParkCapacity,
+    ParkKind,
+    PositionConfidence,
+    Zone,
+)
+from .queries import area_text, capacity_of
 
 
 class PositionError(InvalidInput):
@@ -120,3 +136,48 @@ def set_boundary(park: Park, raw: bytes, *, by: User) -> int:
     count = len(collection["features"])
     audit.record("park", park.id, "boundary_set", by, polygons=count, bytes=len(raw))
     return count
+
+
+
+def may_confirm_capacity(user: User, park: Park) -> bool:
+    """Administrators, and the officials of the park's own county."""
+    return user.role is Role.ADMIN or (user.role is Role.COUNTY and user.county_code == park.county_code)
+
+
+def confirm_capacity(park: Park, values: dict[CapacityMeasure, Decimal | None], *, confirmed_on: dt.date,
+                     by: User, note: str = "") -> list[ParkCapacity]:
+    """Record the figures given (a blank measure keeps its current figure and date) as confirmed on
+    ``confirmed_on`` by ``by``; earlier confirmations stay as the history. Refuses negative or absurd figures,
+    free land or developed area beyond the planned area, and anyone but an administrator or the park's county."""
+    if not may_confirm_capacity(by, park):
+        raise NotAllowed("只有管理员和园区所在县区的账号可以更新园区容量，本次未保存。")
+    given = {measure: value for measure, value in values.items() if value is not None}
+    if not given:
+        raise InvalidInput("请至少填写一项容量数据。")
+    if confirmed_on > clock.today():
+        raise InvalidInput(errors={"confirmed_on": "核实日期不能晚于今天。"})
+    errors = {}
+    for measure, value in given.items():
+        try:
+            given[measure] = check_area(value, measure.label, measure.unit)
+        except ValueError as problem:
+            errors[measure.value] = str(problem)
+    if errors:
+        raise InvalidInput(errors=errors)
+    current = capacity_of(park.id)
+    merged = {measure: given.get(measure, current.value(measure)) for measure in CapacityMeasure}
+    planned = merged[CapacityMeasure.PLANNED_AREA]
+    for measure in (CapacityMeasure.FREE_LAND, CapacityMeasure.DEVELOPED_AREA):
+        if planned is not None and merged[measure] is not None and merged[measure] > planned:
+            field = measure.value if measure in given else CapacityMeasure.PLANNED_AREA.value
+            errors[field] = (f"{measure.label.removesuffix('（亩）')}（{area_text(merged[measure])} 亩）不能大于园区规划面积"
+                             f"（{area_text(planned)} 亩）。")
+    if errors:
+        raise InvalidInput(errors=errors)
+    rows = [ParkCapacity(park_id=park.id, measure=measure, value=value, confirmed_on=confirmed_on,
+                         confirmed_by_id=by.id, note=(note or "").strip()) for measure, value in given.items()]
+    db.session.add_all(rows)
+    db.session.flush()
+    audit.record("park", park.id, "capacity_confirmed", by, confirmed_on=confirmed_on.isoformat(), note=note or "",
+                 values={measure.label: area_text(value) for measure, value in given.items()})
+    return rows

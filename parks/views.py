@@ -7,14 +7,16 @@ from flask_login import current_user, login_required
 
 from core.auth.forms import ConfirmForm
 from core.auth.models import Role
+from core import clock
 from core.auth.permissions import admin_required
 from core.auth.queries import current_counties
+from core.errors import NotAllowed
 from core.transaction import FLASH, transaction
 
 from . import editing, queries, services
-from .forms import BoundaryForm, ParkForm, PositionForm
+from .forms import BoundaryForm, CapacityForm, ParkForm, PositionForm
 from .history import history
-from .models import PositionConfidence
+from .models import CapacityMeasure, PositionConfidence
 
 bp = Blueprint("parks", __name__, url_prefix="/parks")
 
@@ -40,14 +42,19 @@ def detail(park_id: int):
     return _render_detail(park)
 
 
-def _render_detail(park, position_form=None, boundary_form=None, status=200):
+def _render_detail(park, position_form=None, boundary_form=None, capacity_form=None, status=200):
     if current_user.role is Role.ADMIN:
         position_form = position_form or PositionForm(lat=park.lat, lon=park.lon)
         boundary_form = boundary_form or BoundaryForm()
+    if services.may_confirm_capacity(current_user, park):
+        capacity_form = capacity_form or CapacityForm(formdata=None, confirmed_on=clock.today())
     # Later domains (projects) add panels here without parks importing them.
     panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
     return render_template("parks/detail.html", park=park, position_form=position_form,
                            boundary_form=boundary_form, panels=panels, history=history("park", park.id),
+                           capacity=queries.capacity_of(park.id), capacity_history=queries.capacity_history(park.id),
+                           capacity_form=capacity_form, today=clock.today(), stale_days=queries.CAPACITY_STALE_DAYS,
+                           measures=list(CapacityMeasure),
                            confirm=ConfirmForm() if current_user.role is Role.ADMIN else None), status
 
 
@@ -148,3 +155,21 @@ def upload_boundary(park_id: int):
             flash(f"已保存园区边界（{count} 个多边形）。", "success")
             return redirect(url_for("parks.detail", park_id=park.id))
     return _render_detail(park, boundary_form=form, status=400)
+
+
+@bp.post("/<int:park_id>/capacity")
+@login_required
+def confirm_capacity(park_id: int):
+    """Record the park's planned and developed area, free land and factory space as confirmed today (or then)."""
+    park = queries.park_detail(park_id)
+    if not services.may_confirm_capacity(current_user, park):
+        raise NotAllowed("只有管理员和园区所在县区的账号可以更新园区容量，本次未保存。")
+    form = CapacityForm()
+    if form.validate():
+        with transaction(errors_to=form) as tx:
+            services.confirm_capacity(park, form.values(), confirmed_on=form.confirmed_on.data, by=current_user,
+                                      note=form.note.data or "")
+        if tx.ok:
+            flash("已保存园区容量核实结果。", "success")
+            return redirect(url_for("parks.detail", park_id=park.id, _anchor="capacity"))
+    return _render_detail(park, capacity_form=form, status=400)

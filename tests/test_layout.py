@@ -17,10 +17,12 @@ ALLOWED = {
     "projects.events": {"parks", "projects"},
     "projects.reports": {"parks", "projects", "projects.leads"},  # the to-do page lists overdue leads
     "projects.leads": {"parks", "projects", "projects.events"},
+    "projects.chains": {"parks", "projects", "projects.leads"},  # reads projects and leads by chain node
     "projects.ledgers": {"parks", "projects", "projects.events", "projects.reports"},
     "maps": {"parks", "projects", "projects.events", "projects.reports"},
     "maps.dashboard": {"parks", "projects", "projects.events", "projects.reports", "maps"},
-    "maps.briefing": {"parks", "projects", "projects.events", "projects.reports", "maps", "maps.dashboard"},
+    "maps.briefing": {"parks", "projects", "projects.events", "projects.reports", "projects.chains", "maps",
+                      "maps.dashboard"},
 }
 MAX_LINES = 400
 

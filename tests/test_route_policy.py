@@ -17,7 +17,7 @@ from core.auth import services as auth_services
 from core.auth.models import Role, User
 from core.db import db
 from parks import editing
-from parks.models import Park, Zone
+from parks.models import Chain, ChainNode, Park, Zone
 from projects import services as project_services
 from projects.events import services as event_services
 from projects.leads.models import Lead
@@ -47,7 +47,8 @@ class Policy:
 
     access: public (anyone) | login (the login page: logged-in users are sent home) |
             reader (any logged-in user) | editor (commerce, county, admin; leaders 403) |
-            commerce (commerce and admin; county officials and leaders 403) | admin;
+            commerce (commerce and admin; county officials and leaders 403) | admin |
+            park_keeper (admin and the park's county officials; commerce and leaders 403);
             a dict gives it per method
     ok:     per method, (status, redirect path or None) for an allowed user's empty form
     scoped: the URL names a county's row (a project or a lead): a county official gets 404 for
@@ -81,6 +82,7 @@ POLICY: dict[str, Policy] = {
     "parks.detail": Policy("reader", {"GET": PAGE}),
     "parks.set_position": Policy("admin", {"POST": REJECTED}),
     "parks.upload_boundary": Policy("admin", {"POST": REJECTED}),
+    "parks.confirm_capacity": Policy("park_keeper", {"POST": REJECTED}),  # the world's park is in the own county
     "parks.new": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "parks.edit": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "parks.retire": Policy("admin", {"POST": (302, None)}, saves=("park", "audit_entry", "data_version")),  # back to the park's page
@@ -131,6 +133,11 @@ POLICY: dict[str, Policy] = {
     "ledgers.export": Policy("reader", {"GET": PAGE}),
     "dashboard.index": Policy("reader", {"GET": PAGE}),
     "briefing.index": Policy("reader", {"GET": PAGE}),  # the .xlsx download
+    "chains.index": Policy("reader", {"GET": PAGE}),
+    "chains.node": Policy("reader", {"GET": PAGE}),
+    "chains.gaps": Policy("reader", {"GET": PAGE}),
+    "chains.gaps_export": Policy("reader", {"GET": PAGE}),
+    "chains.api": Policy("reader", {"GET": PAGE}),
 }
 
 
@@ -155,6 +162,8 @@ def expected(policy: Policy, method: str, role: str, foreign: bool) -> Outcome:
     if access == "admin" and role != Role.ADMIN.value:
         return Outcome(403, None, allowed=False)
     if access == "commerce" and role not in (Role.COMMERCE.value, Role.ADMIN.value):
+        return Outcome(403, None, allowed=False)
+    if access == "park_keeper" and role not in (Role.COUNTY.value, Role.ADMIN.value):
         return Outcome(403, None, allowed=False)
     if access == "editor" and role == Role.LEADER.value:
         return Outcome(403, None, allowed=False)
@@ -184,6 +193,7 @@ class World:
     lead_ids: dict[bool, int] = field(default_factory=dict)
     batch_id: int = 0  # a ledger import batch (one created project) an admin may revert
     staged_sha: str = ""  # a ledger upload previewed by the admin, awaiting confirmation
+    node_id: int = 0  # the chain node the projects and leads are on
 
     @property
     def users(self) -> dict[str, User]:
@@ -197,7 +207,7 @@ class World:
                 "park_id": self.retired_park_id if endpoint == "parks.restore" else self.park_id, "kind": "zones",
                 "row_id": self.retired_zone_id if endpoint == "reference.restore" else self.zone_id,
                 "user_id": self.dormant_id if endpoint == "auth.enable" else self.spare_id,
-                "package": "leaflet", "filename": "leaflet.js", "batch_id": self.batch_id}
+                "package": "leaflet", "filename": "leaflet.js", "batch_id": self.batch_id, "node_id": self.node_id}
         with self.app.test_request_context():
             rule_args = next(r.arguments for r in self.app.url_map.iter_rules() if r.endpoint == endpoint)
             extra = {"county": OWN_COUNTY} if endpoint == "reports.monthly" else {}  # the page one county reports on
@@ -246,8 +256,12 @@ def build_world(app) -> World:
                                                      place="福州", organiser="省政府", county_code=None, notes="",
                                                      by=commerce).id
     db.session.commit()
+    node = db.session.scalar(select(ChainNode).join(Chain).where(Chain.industry_id == park.industry_id)
+                             .order_by(Chain.position, ChainNode.position))
+    w.node_id = node.id
+    on_node = {"industry_id": park.industry_id, "chain_node_id": node.id}
     for foreign, county in ((False, OWN_COUNTY), (True, OTHER_COUNTY)):
-        project = make_project(by=commerce, county_code=county, sign_type=SignType.AGREEMENT)
+        project = make_project(by=commerce, county_code=county, sign_type=SignType.AGREEMENT, **on_node)
         milestone = project_services.add_milestone(project, name="土地摘牌", version=project.version, by=commerce,
                                                    planned_date=clock.today() + dt.timedelta(days=40))
         blocker = report_services.add_blocker(project, category="land", description="用地指标未落实",
@@ -260,7 +274,8 @@ def build_world(app) -> World:
         w.permit_ids[foreign] = db.session.scalar(
             select(ApprovalItem.id).join(ApprovalItemType)
             .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
-        w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司").id
+        w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司",
+                                        **on_node).id
     w.batch_id = importer.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
     db.session.commit()
     with app.test_request_context():
@@ -310,6 +325,8 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
         "auth.enable": lambda: {},
         "parks.set_position": lambda: {"lat": "26.3012", "lon": "117.6234", "note": "实地核对"},
         "parks.upload_boundary": lambda: {"file": (io.BytesIO(BOUNDARY), "boundary.geojson")},
+        "parks.confirm_capacity": lambda: {"planned_area": "3000", "developed_area": "1800", "free_land": "260",
+                                           "factory_space": "20000", "confirmed_on": str(today), "note": "实地核查"},
         "parks.new": lambda: {"name": "探测新园区", "county_code": OWN_COUNTY, "kind": "industrial"},
         "parks.edit": lambda: {"name": park.name + "（新）", "county_code": park.county_code, "kind": park.kind.value,
                                "zone_id": str(park.zone_id or ""), "industry_id": str(park.industry_id or "")},

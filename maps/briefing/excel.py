@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from core.clock import local_date
 from core.inputs import xml_safe
+from projects.chains import excel as chain_excel
 from projects.reports.models import BlockerCategory
 from projects.stages import SignType, Stage
 
@@ -20,7 +21,8 @@ PERCENT_FORMAT = "0.0%"
 # Text a spreadsheet would read as a formula (or DDE payload): =, +, -, @, tab and CR.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况", "资料完整率")
+SHEETS = ("县区×阶段汇总", "按产业", "本月签约", "本月开工", "红灯项目", "未解决问题", "填报完成情况", "资料完整率",
+          chain_excel.SHEET)
 
 
 def _money(value) -> float:
@@ -120,6 +122,7 @@ def _frames(data: dict) -> dict[str, tuple[pd.DataFrame, set[str], set[str], set
                     set()),
         SHEETS[6]: (completeness, set(), set(), {"完成率"}),
         SHEETS[7]: (data_completeness, set(), set(), {"资料完整率"}),
+        SHEETS[8]: (chain_excel.gap_frame(data["chains"]), {"总投资（万元）"}, set(), set()),
     }
 
 

@@ -10,6 +10,7 @@ from core.clock import next_month
 from core.db import db
 from maps.dashboard.queries import completeness_ranking, data_completeness_ranking, per_current_county
 from parks.models import Industry, Park
+from projects.chains.queries import ChainFilters, gap_records
 from projects.events.models import SigningEvent
 from projects.models import Project
 from projects.queries import light_expression, visible_projects
@@ -87,4 +88,6 @@ def briefing_data(user: User, month: dt.date, today: dt.date) -> dict:
         "blockers": _open_blockers(user),
         "completeness": completeness_ranking(month),
         "data_completeness": data_completeness_ranking(),
+        # City-wide for every role, as on the chain pages: node figures and parks only, no project names.
+        "chains": gap_records(ChainFilters(), today),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import DateField, Form, MoneyField, OptionalSelectField, at_most
+from core.forms import AreaField, DateField, Form, MoneyField, OptionalSelectField, at_most
 from core.inputs import id_value
 from projects.forms import VersionedForm
 from projects.models import InvestorOrigin
@@ -24,6 +24,8 @@ class LeadForm(VersionedForm):
     county_code = OptionalSelectField("意向县区", choices=[])
     park_id = OptionalSelectField("意向园区", coerce=id_value, choices=[])
     estimated_investment = MoneyField("预计投资（万元）", places=2, validators=[Optional()])
+    land_needed = AreaField("用地需求（亩）", validators=[Optional()], unit="亩")
+    factory_space_needed = AreaField("标准厂房需求（m²）", validators=[Optional()], unit="m²")
     source = SelectField("线索来源", choices=[], validators=[DataRequired("请选择线索来源。")])
     referrer = StringField("引荐人", validators=[at_most(100, "引荐人")])
     owner_id = OptionalSelectField("负责人（默认为登记人）", coerce=id_value, choices=[])

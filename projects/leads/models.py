@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth.models import County, Role, User
@@ -58,6 +58,9 @@ class Lead(db.Model):
     county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"), index=True)
     park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"))
     estimated_investment: Mapped[Decimal | None] = mapped_column(Money)
+    # What the investor needs: the parks recommended for the lead are matched against it.
+    land_needed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # 亩
+    factory_space_needed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # m² of standard factory space
     source: Mapped[LeadSource] = mapped_column(enum_type(LeadSource))
     referrer: Mapped[str] = mapped_column(String(100), default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)

@@ -10,6 +10,7 @@ from core import audit, clock
 from core.auth.models import County, Role, User
 from core.db import db
 from core.errors import Conflict, InvalidInput, NotAllowed
+from core.inputs import check_area
 from core.validators import company_key, credit_code_problem
 from parks.models import ChainNode, Park
 from projects import rules
@@ -26,7 +27,8 @@ LEAD_FIELD_LABELS = {
     "investor_name": "投资方", "investor_credit_code": "统一社会信用代码", "contact_person": "联系人",
     "contact_phone": "联系电话", "investor_origin": "投资方来源", "industry_id": "意向产业",
     "chain_node_id": "产业链环节", "county_code": "意向县区", "park_id": "意向园区",
-    "estimated_investment": "预计投资（万元）", "source": "线索来源", "referrer": "引荐人",
+    "estimated_investment": "预计投资（万元）", "land_needed": "用地需求（亩）",
+    "factory_space_needed": "标准厂房需求（m²）", "source": "线索来源", "referrer": "引荐人",
     "owner_id": "负责人", "notes": "备注",
 }
 _LEAD_TEXT_FIELDS = ("contact_person", "contact_phone", "referrer", "notes")
@@ -136,6 +138,12 @@ def _validate_lead(data: dict) -> dict[str, str]:
             errors["owner_id"] = "负责人须为在用的商务局、县区或管理员账号。"
     if data.get("estimated_investment") is not None and data["estimated_investment"] < 0:
         errors["estimated_investment"] = "预计投资不能为负数。"
+    for field, unit in (("land_needed", "亩"), ("factory_space_needed", "m²")):
+        if data.get(field) is not None:
+            try:
+                data[field] = check_area(data[field], LEAD_FIELD_LABELS[field], unit)
+            except ValueError as problem:
+                errors[field] = str(problem)
     return errors
 
 
@@ -271,7 +279,7 @@ def convert_lead(lead: Lead, data: dict, *, version: int | None, by: User) -> Pr
     carried = {"investor_name": lead.investor_name, "investor_credit_code": lead.investor_credit_code,
                "investor_origin": lead.investor_origin, "county_code": lead.county_code, "park_id": lead.park_id,
                "industry_id": lead.industry_id, "chain_node_id": lead.chain_node_id,
-               "total_investment": lead.estimated_investment,
+               "total_investment": lead.estimated_investment, "land_area": lead.land_needed,
                "notes": f"由招商线索 #{lead.id} 转入。" + (f"\n{lead.notes}" if lead.notes else "")}
     carried.update({k: v for k, v in data.items() if v not in (None, "")})
     project = project_services.create_project(carried, by=by, stage=Stage.SIGNED)

@@ -90,7 +90,9 @@ def _render_detail(lead, status: int = 200, **forms):
     overdue = rows[0][1] if rows else []
     can_edit = lead.editable_by(current_user)
     context = {"lead": lead, "overdue": overdue, "can_edit": can_edit,
-               "history": audit.entries_for("lead", lead.id)}
+               "history": audit.entries_for("lead", lead.id),
+               # Packages built on leads (the chains' 推荐园区) add sections here without leads importing them.
+               "panels": [panel(lead) for panel in current_app.extensions.get("lead_panels", [])]}
     if can_edit and lead.status not in (LeadStatus.SIGNED, LeadStatus.ABANDONED):
         status_form = forms.get("status_form") or LeadStatusForm(version=lead.version, formdata=None)
         status_form.status.choices = [(s.value, s.label) for s in services.LEAD_TRANSITIONS[lead.status]]

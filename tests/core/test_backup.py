@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from core import clock
 from core.auth.models import Role
 from core.db import db
-from parks.models import Park
+from parks.models import CapacityMeasure, Park
+from parks.services import confirm_capacity
 from projects.leads.models import FollowUpKind
 from projects.leads.services import add_follow_up
 from projects.ledgers import importer
@@ -57,7 +58,11 @@ def fill_every_table(app) -> None:
                   next_step="寄送园区资料", next_due=None, by=commerce)  # follow_up
     importer.import_ledger(ledger_bytes([ledger_row(name="台账导入项目")]), by=commerce,
                           filename="台账.xlsx")  # import_batch
-    rename_park(db.session.scalar(select(Park).order_by(Park.id)), "改名后的园区", by=make_user(Role.ADMIN))  # park_alias
+    admin = make_user(Role.ADMIN)
+    park = db.session.scalar(select(Park).order_by(Park.id))
+    rename_park(park, "改名后的园区", by=admin)  # park_alias
+    confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("260")}, confirmed_on=clock.today(),
+                     by=admin, note="实地核查")  # park_capacity
     db.session.commit()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 from decimal import Decimal
 
 import pytest
@@ -81,6 +82,20 @@ def test_money_out_of_range_is_refused(amount, message):
         inputs.check_money(Decimal(amount))
 
 
+@pytest.mark.parametrize(("area", "unit", "message"), [
+    ("-0.01", "亩", "可供地不能为负数"), ("1000000.01", "亩", "可供地超过 1,000,000 亩"),
+    ("100000000.01", "m²", "可供地超过 100,000,000 m²"), ("1e1000000", "亩", "超过"), ("NaN", "亩", "请输入数字（单位：亩）"),
+    ("-Infinity", "m²", "请输入数字（单位：m²）")])
+def test_area_out_of_range_is_refused(area, unit, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        inputs.check_area(Decimal(area), "可供地（亩）", unit)
+
+
+def test_area_in_range_is_rounded_to_two_places():
+    assert inputs.check_area(Decimal("12.345"), "可供地（亩）", "亩") == Decimal("12.35")
+    assert inputs.check_area(Decimal("0"), "标准厂房（m²）", "m²") == 0
+
+
 def test_one_date_range():
     assert inputs.date_in_range(dt.date(1990, 1, 1)) and inputs.date_in_range(dt.date(2100, 12, 31))
     assert not inputs.date_in_range(dt.date(1989, 12, 31)) and not inputs.date_in_range(dt.date(2101, 1, 1))
@@ -97,7 +112,8 @@ def test_every_date_money_and_id_field_is_the_shared_one(app):
             if issubclass(kind, WTDateField):
                 assert issubclass(kind, core_forms.DateField), f"{where}: use core.forms.DateField (one date range)"
             if issubclass(kind, DecimalField) and (cls.__name__, name) not in NOT_MONEY:
-                assert issubclass(kind, core_forms.MoneyField), f"{where}: use core.forms.MoneyField (one money rule)"
+                assert issubclass(kind, (core_forms.MoneyField, core_forms.AreaField)), \
+                    f"{where}: use core.forms.MoneyField or AreaField (one money rule, one area rule)"
             if issubclass(kind, IntegerField):
                 assert issubclass(kind, core_forms.IdField), f"{where}: use core.forms.IdField (ids in range)"
 

@@ -10,7 +10,7 @@ from core import clock
 from core.auth.models import Role
 from core.db import db
 from parks import services as park_services
-from parks.models import Park
+from parks.models import CapacityMeasure, Park
 from projects.leads import services as lead_services
 from projects.leads.models import Lead
 from projects.models import Project
@@ -21,7 +21,8 @@ from tests.test_route_policy import prepared_world, world  # noqa: F401  (the fi
 
 
 def build_crawl_world(app) -> World:
-    """The world plus what it lacks for a realistic crawl: a monthly report, a follow-up, a placed park."""
+    """The world plus what it lacks for a realistic crawl: a monthly report, a follow-up, a placed park with its
+    capacity."""
     world = build_world(app)
     commerce, admin = world.users[Role.COMMERCE.value], world.users[Role.ADMIN.value]
     project = db.session.get(Project, world.project_ids[False])
@@ -31,7 +32,11 @@ def build_crawl_world(app) -> World:
     lead = db.session.get(Lead, world.lead_ids[False])
     lead_services.add_follow_up(lead, date=clock.today(), kind="visit", summary="上门拜访，对方有意向",
                                    next_step="报送投资方案", next_due=clock.today() + dt.timedelta(days=7), by=commerce)
-    park_services.set_position(db.session.get(Park, world.park_id), 26.2634, 117.6389, note="实地核对", by=admin)
+    park = db.session.get(Park, world.park_id)
+    park_services.set_position(park, 26.2634, 117.6389, note="实地核对", by=admin)
+    park_services.confirm_capacity(park, {CapacityMeasure.PLANNED_AREA: Decimal("3000"),
+                                          CapacityMeasure.FREE_LAND: Decimal("260")},
+                                   confirmed_on=clock.today(), by=admin, note="实地核查")
     db.session.commit()
     return world
 

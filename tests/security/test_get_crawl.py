@@ -36,6 +36,11 @@ QUERIES = {
     "briefing.index": [f"month={LAST_MONTH}"],
     "reports.monthly": [f"month={LAST_MONTH}&county={OTHER_COUNTY}", "month=2020-13"],
     "ledgers.export": [f"county={OTHER_COUNTY}"],
+    "chains.index": [f"county={OTHER_COUNTY}&year=2025"],
+    "chains.node": [f"county={OWN_COUNTY}&year=2025"],
+    "chains.gaps": [f"county={OTHER_COUNTY}"],
+    "chains.gaps_export": ["year=2025"],
+    "chains.api": [f"county={OWN_COUNTY}"],
 }
 
 

@@ -121,7 +121,7 @@ def test_conversion_carries_everything_over_and_links_lead_and_project(staff):
                      investor_origin=InvestorOrigin.IN_PROVINCE, industry_id=industry("fluorine").id,
                      chain_node_id=node("氢氟酸").id, county_code=SANYUAN,
                      park_id=park("黄砂氟新材料循环经济产业园").id, estimated_investment=Decimal("52000"),
-                     contact_person="王经理", notes="6·18 展会上结识")
+                     contact_person="王经理", notes="6·18 展会上结识", land_needed=Decimal("85"))
     project = lead_services.convert_lead(lead, signing(name="永晶含氟新材料项目"), version=lead.version, by=staff)
     db.session.commit()
     project_id = project.id
@@ -132,6 +132,7 @@ def test_conversion_carries_everything_over_and_links_lead_and_project(staff):
     assert (project.industry_id, project.chain_node_id, project.county_code, project.park_id) == (
         industry("fluorine").id, node("氢氟酸").id, SANYUAN, park("黄砂氟新材料循环经济产业园").id)
     assert project.total_investment == Decimal("52000")
+    assert project.land_area == Decimal("85")  # the land the investor asked for
     assert (project.stage, project.sign_type, project.sign_date) == (Stage.SIGNED, SignType.CONTRACT, clock.today())
     assert project.investor_key == "福建永晶科技"  # so a later lead for the same investor finds this project
     assert f"招商线索 #{lead.id}" in project.notes and "6·18 展会上结识" in project.notes

@@ -218,7 +218,7 @@ def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
         "name": [Project.name],
     }[sort] + [Project.id.desc()]
     key = cache.entry_key("projects.list_totals", visible_scope(user), astuple(filters), today)
-    count, total = cache.kept(key, lambda: tuple(db.session.execute(query.with_only_columns(
+    count, total = cache.kept_here(key, lambda: tuple(db.session.execute(query.with_only_columns(
         func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()))
     pages = max(1, -(-count // PAGE_SIZE))
     page = min(max(1, page), pages)
@@ -242,7 +242,7 @@ def picker_choices(user: User, *, keep_park: int | None = None) -> dict[str, lis
     """(value, label) pairs for the list's, the map's and the dashboard's pickers: the user's counties, the parks
     in use (and ``keep_park``, a retired one already asked for), the industries, the years the user's projects
     were signed in and the signing events. Kept in the cache per scope until the next write: five queries a page become none."""
-    choices = cache.kept(cache.entry_key("projects.picker_choices", visible_scope(user)), lambda: {
+    choices = cache.kept_here(cache.entry_key("projects.picker_choices", visible_scope(user)), lambda: {
         "counties": [(county.code, county.name) for county in counties_for(user)],
         "parks": [(park.id, park.name) for park in parks_in_order()],
         "industries": [(industry.id, industry.name) for industry in industries()],
@@ -353,4 +353,4 @@ def form_choices(user: User, *, keep_park: int | None = None, keep_node: int | N
                                 for industry in industries for chain in industry.chains for node in chain.nodes],
                 "events": rules.choices("signing_event_id")}
     key = cache.entry_key("projects.form_choices", visible_scope(user), keep_park, keep_node)
-    return {**cache.kept(key, build), "leaders": leader_choices()}
+    return {**cache.kept_here(key, build), "leaders": leader_choices()}

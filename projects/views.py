@@ -49,8 +49,8 @@ def add_project_panel(app, panel) -> None:
 
 
 def add_item_extra(app, extra) -> None:
-    """Let a package built on projects add to each approval item and milestone on the project page:
-    ``extra(project, kind, item)`` returns its HTML, kind being "approval_item" or "milestone"."""
+    """Let a package built on projects add to each approval item, milestone and blocker on the project page:
+    ``extra(project, kind, item)`` returns its HTML, kind being "approval_item", "milestone" or "blocker"."""
     app.extensions.setdefault("project_item_extras", []).append(extra)
 
 

@@ -91,7 +91,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def marks(photo: Attachment, project: Project) -> list[str]:
-    """Quick checks, not proofs: a photo taken far from the project, or before the milestone it supports."""
+    """Quick checks, not proofs: a photo taken far from the project, or before the milestone it supports was done."""
     found = []
     position = project_position(project)
     if photo.latitude is not None and photo.longitude is not None and position is not None:
@@ -99,12 +99,11 @@ def marks(photo: Attachment, project: Project) -> list[str]:
         if km > FAR_KM:
             found.append(f"拍摄位置与项目位置相距 {km:.0f} km")
     milestone = photo.milestone
-    if photo.taken_at is not None and milestone is not None:
-        reference = milestone.actual_date or milestone.planned_date
+    # Against the day the milestone was reported done: progress photos before a planned date are the normal case.
+    if photo.taken_at is not None and milestone is not None and milestone.actual_date is not None:
         taken = clock.local_date(photo.taken_at)
-        if taken < reference:
-            what = "完成日期" if milestone.actual_date else "计划日期"
-            found.append(f"拍摄于 {taken:%Y-%m-%d}，早于节点“{milestone.name}”的{what} {reference:%Y-%m-%d}")
+        if taken < milestone.actual_date:
+            found.append(f"拍摄于 {taken:%Y-%m-%d}，早于节点“{milestone.name}”的完成日期 {milestone.actual_date:%Y-%m-%d}")
     return found
 
 

@@ -147,7 +147,7 @@ def _send(sha256: str, variant: str, mimetype: str, name: str, download: bool):
 
 def _project_panel(project, can_edit: bool, forms: dict) -> str:
     """The project page's gallery by day, its documents, each item's own files, and the upload form."""
-    attachments = queries.shown(project)
+    attachments = _shown(project)
     context = {"project": project, "can_edit": can_edit, "attachments": attachments,
                "gallery": queries.gallery(attachments), "by_target": queries.by_target(attachments),
                "documents": [a for a in attachments if a.kind is FileKind.DOCUMENT],
@@ -165,8 +165,13 @@ def _project_panel(project, can_edit: bool, forms: dict) -> str:
 
 def _item_files(project, kind: str, item) -> str:
     """A milestone's or approval item's own photos and files, under it on the project page."""
-    cache = g.setdefault("attachments_by_target", {})
-    if project.id not in cache:
-        cache[project.id] = queries.by_target(queries.shown(project))
-    files = cache[project.id].get((kind, item.id))
+    files = queries.by_target(_shown(project)).get((kind, item.id))
     return Markup(render_template("attachments/_item_files.html", files=files)) if files else Markup("")
+
+
+def _shown(project) -> list:
+    """The project's attachments, read once per request for the panel and every item under it."""
+    cache = g.setdefault("attachments_shown", {})
+    if project.id not in cache:
+        cache[project.id] = queries.shown(project)
+    return cache[project.id]

@@ -105,12 +105,16 @@ def test_a_photo_older_than_its_milestone_is_marked(app, project_ref):
     project = make_project(by=commerce)
     milestone = add_milestone(project, name="主体封顶", planned_date=dt.date(2026, 5, 1), version=project.version,
                               by=commerce)
-    update_milestone(project, milestone, planned_date=dt.date(2026, 5, 1), actual_date=dt.date(2026, 6, 1),
-                     version=project.version, by=commerce)
-    db.session.commit()
     client = new_client(app, commerce)
     target = f"milestone:{milestone.id}"
     upload(client, project.id, (files.photo(taken="2025:11:20 09:00:00", color=(3, 3, 3)), "旧.jpg"), target=target)
+    assert "早于节点" not in page_text(client.get(f"/projects/{project.id}")), "not done yet: progress photos are normal"
+    db.session.rollback()
+    project = db.session.get(type(project), project.id)
+    milestone = project.milestones[0]
+    update_milestone(project, milestone, planned_date=dt.date(2026, 5, 1), actual_date=dt.date(2026, 6, 1),
+                     version=project.version, by=commerce)
+    db.session.commit()
     upload(client, project.id, (files.photo(taken="2026:06:02 09:00:00", color=(4, 4, 4)), "新.jpg"), target=target)
     page = client.get(f"/projects/{project.id}").get_data(as_text=True)
     text = page_text(page)

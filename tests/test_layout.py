@@ -18,7 +18,8 @@ ALLOWED = {
     "projects.reports": {"parks", "projects", "projects.leads"},  # the to-do page lists overdue leads
     "projects.leads": {"parks", "projects", "projects.events"},
     "projects.ledgers": {"parks", "projects", "projects.events", "projects.reports"},
-    "maps": {"parks", "projects", "projects.events", "projects.reports"},
+    "projects.attachments": {"parks", "projects", "projects.reports"},  # a file may support a blocker
+    "maps": {"parks", "projects", "projects.events", "projects.reports", "projects.attachments"},  # popup photos
     "maps.dashboard": {"parks", "projects", "projects.events", "projects.reports", "maps"},
     "maps.briefing": {"parks", "projects", "projects.events", "projects.reports", "maps", "maps.dashboard"},
 }

@@ -11,6 +11,7 @@ from decimal import Decimal
 from PIL import Image, ImageOps, UnidentifiedImageError
 from xlrd.compdoc import CompDoc, CompDocError
 
+from core import clock
 from core.errors import InvalidInput
 
 from .models import FileKind
@@ -33,7 +34,6 @@ THUMB_SIDE = 320
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 DATETIME_ORIGINAL, DATETIME_DIGITIZED, DATETIME, OFFSET_ORIGINAL = 36867, 36868, 306, 36881
 GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON = 1, 2, 3, 4
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 class BadFile(InvalidInput):
@@ -180,7 +180,7 @@ def _taken_at(exif: Image.Exif) -> dt.datetime | None:
         moment = dt.datetime.strptime(text.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    zone = CHINA
+    zone = None
     offset = ifd.get(OFFSET_ORIGINAL)
     if isinstance(offset, str) and len(offset) >= 6 and offset[0] in "+-":
         try:
@@ -188,7 +188,7 @@ def _taken_at(exif: Image.Exif) -> dt.datetime | None:
             zone = dt.timezone((1 if offset[0] == "+" else -1) * dt.timedelta(hours=hours, minutes=minutes))
         except ValueError:
             pass
-    return moment.replace(tzinfo=zone).astimezone(dt.UTC)
+    return clock.wall_clock_to_utc(moment, zone)
 
 
 def _gps(exif: Image.Exif) -> tuple[Decimal | None, Decimal | None]:

@@ -72,10 +72,9 @@ def judge(data: bytes, filename: str, limits: dict[FileKind, int]) -> Judged:
         raise BadFile(filename, f"文件过大（{len(data) / MB:.1f} MB），{limits_text(limits)}。")
     head = data[:64].lstrip()
     if data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
-        judged = _judge_photo(data, filename)
-        if len(data) > limits[FileKind.PHOTO]:
+        if len(data) > limits[FileKind.PHOTO]:  # before decoding it
             raise BadFile(filename, f"照片过大（{len(data) / MB:.1f} MB），照片不能超过 {limits[FileKind.PHOTO] // MB} MB。")
-        return judged
+        return _judge_photo(data, filename)
     if data.startswith(b"%PDF-"):
         return _judge_pdf(data, filename)
     if data.startswith(ZIP_MAGIC):

@@ -51,6 +51,14 @@ def docx() -> bytes:
     return out.getvalue()
 
 
+def pptx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("ppt/presentation.xml", "<p:presentation/>")
+    return out.getvalue()
+
+
 def xlsx() -> bytes:
     book = openpyxl.Workbook()
     book.active["A1"] = "施工许可证"

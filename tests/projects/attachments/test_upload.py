@@ -78,6 +78,8 @@ BAD_FILES = {
     "truncated jpeg": (files.truncated_jpeg(), "half.jpg", "图片不完整（文件被截断）"),
     "plain zip": (files.plain_zip(), "a.docx", "普通压缩包"),
     "pdf without its end": (files.pdf()[:-7], "cut.pdf", "缺少文件结束标记"),
+    "broken OLE container": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧合同.doc", "OLE 容器"),
+    "powerpoint": (files.pptx(), "汇报.docx", "不是 Word（.docx）或 Excel（.xlsx）"),
 }
 
 

@@ -63,9 +63,9 @@ def test_every_accepted_format_is_judged_by_content_not_name(app, project_ref):
     project = make_project()
     client = new_client(app, make_user(Role.COMMERCE))
     given = [(files.photo("PNG"), "x.pdf"), (files.photo("WEBP"), "y.doc"), (files.docx(), "合同.jpg"),
-             (files.xlsx(), "表.docx"), (files.xls(), "旧表"), (files.pdf(), "批复")]
+             (files.xlsx(), "表.docx"), (files.xls(), "旧表"), (files.doc(), "旧合同.xls"), (files.pdf(), "批复")]
     assert upload(client, project.id, *given).status_code == 302
-    assert [r.file_format for r in stored_rows()] == ["png", "webp", "docx", "xlsx", "xls", "pdf"]
+    assert [r.file_format for r in stored_rows()] == ["png", "webp", "docx", "xlsx", "xls", "doc", "pdf"]
 
 
 BAD_FILES = {

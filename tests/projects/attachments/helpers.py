@@ -12,10 +12,11 @@ from projects.attachments import storage
 from projects.attachments.models import Attachment
 
 
-def upload(client, project_id: int, *files: tuple[bytes, str], target: str = "project", json: bool = False):
+def upload(client, project_id: int, *files: tuple[bytes, str], target: str = "project", json: bool = False,
+           extra: dict | None = None):
     """POST files as the page's form does; the body is encoded in memory (the test client's own encoding spools
     a large body to a temporary file that a refused request leaves open)."""
-    fields = MultiDict([("target", target)] + [("files", FileStorage(io.BytesIO(content), filename=name))
+    fields = MultiDict([("target", target), *(extra or {}).items()] + [("files", FileStorage(io.BytesIO(content), filename=name))
                                                for content, name in files])
     boundary, body = encode_multipart(fields)
     headers = {"Accept": "application/json"} if json else {}

@@ -6,6 +6,7 @@ import pytest
 from core.auth.models import Role
 from projects.attachments import services
 from projects.attachments.models import FileKind
+from tests.conftest import csrf_token_from
 from tests.factories import make_project, make_user
 from tests.projects.web import new_client, page_text
 
@@ -173,3 +174,13 @@ def test_an_item_of_another_project_is_no_target(app, project_ref):
                       target=f"approval_item:{foreign_item}")
     assert response.status_code == 400  # not one of the form's choices
     assert row_count() == 0 and files_on_disk() == []
+
+
+def test_uploads_need_the_pages_csrf_token(app, project_ref, csrf_on):
+    project = make_project()
+    client = new_client(app, make_user(Role.COMMERCE))
+    assert upload(client, project.id, (files.photo(), "a.jpg")).status_code == 400
+    assert row_count() == 0 and files_on_disk() == []
+    token = csrf_token_from(client.get(f"/projects/{project.id}").get_data(as_text=True))
+    response = upload(client, project.id, (files.photo(), "a.jpg"), extra={"csrf_token": token})
+    assert response.status_code == 302 and row_count() == 1

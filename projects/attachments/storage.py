@@ -56,8 +56,3 @@ def discard(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
 
-
-def stored_files() -> list[Path]:
-    """Every file in the folder (the tests' check that a refused upload left nothing behind)."""
-    root = folder()
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

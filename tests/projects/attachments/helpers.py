@@ -35,7 +35,9 @@ def row_count() -> int:
 
 
 def files_on_disk() -> list:
-    return storage.stored_files()
+    """Every file in the attachments folder."""
+    root = storage.folder()
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def fetch(client, url: str):

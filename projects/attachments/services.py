@@ -75,6 +75,9 @@ def upload(project: Project, target: Target, files: list[tuple[str | None, bytes
     if refused:
         # One message per refused file, under the one field; the good files wait for the bad ones to be fixed.
         raise InvalidInput(errors={"files": "\n".join(refused + ["未保存任何文件。"])})
+    # Two uploads to one project at once must not both fit under the quota: they queue on the project's row
+    # (PostgreSQL; SQLite's writers already take turns with BEGIN IMMEDIATE).
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     quota = current_app.config["ATTACHMENT_PROJECT_QUOTA_MB"] * content.MB
     used, adding = used_bytes(project), sum(len(data) for _, data, _ in accepted)
     if used + adding > quota:

@@ -15,8 +15,8 @@ from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 # Each domain's package, in dependency order: each registers its blueprints, CLI commands, seed and demo
 # steps and template helpers in its init_app. The order is also the order of `flask seed`, the demo data
 # and the panels on the project and park pages.
-DOMAINS = ("parks", "projects", "projects.events", "projects.reports", "projects.leads", "projects.chains",
-           "projects.ledgers", "maps", "maps.dashboard", "maps.briefing")
+DOMAINS = ("parks", "projects", "projects.events", "projects.reports", "projects.attachments", "projects.leads",
+           "projects.chains", "projects.ledgers", "maps", "maps.dashboard", "maps.briefing")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -1,4 +1,4 @@
-"""A consistent online backup of the database into one file, and its restore into an empty one."""
+"""A consistent online backup of the database into one file (the domains' files in a tar beside it), and its restore."""
 from __future__ import annotations
 
 import contextlib
@@ -6,9 +6,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import inspect, text
@@ -27,6 +29,9 @@ EMPTY_TARGET_HINTS = {
     POSTGRESQL: "请新建一个空数据库（例如 createdb 新库名）并把 DATABASE_URL 指向它；"
                 "确认不再需要现有数据时，也可以先删除并重建当前数据库（dropdb / createdb）。",
 }
+
+
+FILES_SUFFIX = ".files.tar"  # beside the database's backup: the files the domains keep on disk
 
 
 class BackupError(RuntimeError):
@@ -193,3 +198,58 @@ def _pg_tool(tool: str, args: list[str], url: URL) -> None:
         hint = ("（客户端版本低于服务器版本：请安装与服务器主版本相同的 postgresql-client）"
                 if "version mismatch" in detail else "")
         raise BackupError(f"{tool} 失败（退出码 {result.returncode}）{hint}：{detail}")
+
+
+def add_file_folder(app, name: str, folder: Callable[[], Path]) -> None:
+    """Let a domain's files on disk, named by its rows, travel with `flask backup` and `flask restore`: ``folder()``
+    gives their directory (read in the app context); ``name`` is its place in the archive."""
+    app.extensions.setdefault("backup_folders", {})[name] = folder
+
+
+def files_archive(database_backup: Path) -> Path:
+    return Path(f"{Path(database_backup).absolute()}{FILES_SUFFIX}")
+
+
+def backup_files(folders: dict[str, Path], database_backup: Path) -> int:
+    """Archive the folders beside the database's backup; how many files went in.
+
+    Taken after the database: a file is written before its row commits and never changed, so every row in the
+    database's snapshot has its file on disk by then (a later file in the archive is harmless)."""
+    dest = files_archive(database_backup)
+    handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    os.close(handle)
+    count = 0
+    try:
+        with tarfile.open(partial, "w") as archive:
+            for name, root in folders.items():
+                for path in sorted(Path(root).rglob("*")) if Path(root).is_dir() else ():
+                    if path.is_file() and not path.name.startswith("."):  # a half-written file starts with a dot
+                        archive.add(path, arcname=f"{name}/{path.relative_to(root).as_posix()}")
+                        count += 1
+        os.replace(partial, dest)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return count
+
+
+def restore_files(folders: dict[str, Path], database_backup: Path) -> int:
+    """Put the archived files back into their folders (files already there are kept); how many were written."""
+    source = files_archive(database_backup)
+    if not source.is_file():
+        return 0
+    count = 0
+    try:
+        with tarfile.open(source) as archive, tempfile.TemporaryDirectory() as staging:
+            # The "data" filter refuses absolute paths, "..", links out of the folder and special files.
+            archive.extractall(staging, filter="data")
+            for name, root in folders.items():
+                unpacked = Path(staging) / name
+                for path in sorted(unpacked.rglob("*")) if unpacked.is_dir() else ():
+                    target = Path(root) / path.relative_to(unpacked)
+                    if path.is_file() and not target.exists():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(path, target)
+                        count += 1
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupError(f"无法恢复文件存档 {source}：{exc}") from None
+    return count

@@ -26,6 +26,11 @@ def local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(LOCAL_TZ)
 
 
+def wall_clock_to_utc(moment: dt.datetime, zone: dt.tzinfo | None = None) -> dt.datetime:
+    """A naive wall-clock time (a camera's EXIF time) read in ``zone``, else in China time, as the UTC instant."""
+    return moment.replace(tzinfo=zone or LOCAL_TZ).astimezone(dt.UTC)
+
+
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The China date a timestamp falls on (its ``.date()`` would be the UTC date, wrong before 08:00)."""
     return local(moment).date() if moment is not None else None

@@ -37,6 +37,10 @@ class Defaults:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     GEOJSON_MAX_BYTES = 2 * 1024 * 1024
     LEDGER_IMPORT_DIR = ""  # uploaded ledgers awaiting confirmation; empty → instance/imports
+    ATTACHMENT_DIR = ""  # photos and documents on projects, by SHA-256; empty → instance/attachments
+    ATTACHMENT_PHOTO_MAX_MB = 15  # one photo (JPEG, PNG, WebP)
+    ATTACHMENT_DOCUMENT_MAX_MB = 30  # one document (PDF, Word, Excel); also the upload request's limit
+    ATTACHMENT_PROJECT_QUOTA_MB = 500  # all of one project's attachments together
     LEAD_FIRST_RESPONSE_DAYS = 1  # a new lead gets its first follow-up within this many days
     LEAD_ASSESS_DAYS = 3  # and is assessed (研判) within this many
     LEAD_FOLLOW_UP_DAYS = 14  # a lead in 在谈 is followed up at least this often
@@ -73,6 +77,10 @@ ENV_SETTINGS = {
     "MAP_TILES_URL": str,
     "TIANDITU_TOKEN": str,
     "LEDGER_IMPORT_DIR": str,
+    "ATTACHMENT_DIR": str,
+    "ATTACHMENT_PHOTO_MAX_MB": int,
+    "ATTACHMENT_DOCUMENT_MAX_MB": int,
+    "ATTACHMENT_PROJECT_QUOTA_MB": int,
     "SESSION_IDLE_MINUTES": int,
     "SESSION_ABSOLUTE_HOURS": int,
     "LOGIN_THROTTLE_MINUTES": int,
@@ -88,7 +96,8 @@ ENV_SETTINGS = {
 
 # Limits that make no sense below 1 (a zero idle limit would end every login at once).
 POSITIVE_SETTINGS = ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_THROTTLE_MINUTES",
-                     "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS")
+                     "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "ATTACHMENT_PHOTO_MAX_MB",
+                     "ATTACHMENT_DOCUMENT_MAX_MB", "ATTACHMENT_PROJECT_QUOTA_MB")
 
 
 def load(app: Flask, overrides: dict | None) -> None:

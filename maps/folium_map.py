@@ -119,6 +119,11 @@ def _project_layers(points: list[ProjectPoint], *, gcj02: bool) -> dict[str, lis
     return layers
 
 
+def _stage_photos(rows: list[tuple], photos: dict[int, int]) -> dict[str, int]:
+    """The photos of one stage's projects by project id (a row's first value), as JSON's text keys."""
+    return {str(row[0]): photos[row[0]] for row in rows if row[0] in photos}
+
+
 class _Helpers(folium.MacroElement):
     """The JS that turns one GeoJSON blob into circle markers or polygons with tooltips and popups."""
 
@@ -128,9 +133,13 @@ var sanmingMap = (function () {
   var stageColors = {{ this.stage_colors }}, stageLabels = {{ this.stage_labels }}, lightLabels = {{ this.light_labels }};
   function row(label, value) { return '<tr><th class="pe-2">' + label + '</th><td>' + value + '</td></tr>'; }
   function money(v) { return v >= 10000 ? (v / 10000).toFixed(2) + ' 亿元' : v.toLocaleString('zh-CN') + ' 万元'; }
-  function table(title, rows, link) {
+  function table(title, rows, link, extra) {
     return '<div class="sanming-popup"><strong>' + title + '</strong><table>' + rows.join('') + '</table>'
-      + (link ? '<a href="' + link + '" target="_top">查看详情</a>' : '') + '</div>';
+      + (extra || '') + (link ? '<a href="' + link + '" target="_top">查看详情</a>' : '') + '</div>';
+  }
+  function photo(id) {  // the project's newest site photo (an attachment id: a number, never text)
+    return id ? '<img src="/attachments/' + Number(id) + '/thumb" alt="最新现场照片" class="sanming-popup-photo"'
+      + ' style="display:block;max-width:200px;max-height:150px;margin:4px 0">' : '';
   }
   // The park popup's capacity lines (issue 16), apart from the rest of the popup so each can change alone.
   function capacityRows(c) {
@@ -140,6 +149,7 @@ var sanmingMap = (function () {
   }
   return {
     projects: function (data, links) {
+      var photos = data.photos || {};
       var features = data.rows.map(function (r) {
         return {type: 'Feature', geometry: {type: 'Point', coordinates: [r[1], r[2]]},
                 properties: {id: r[0], name: r[3], investor: r[4], county: r[5], park: r[6], investment: r[7],
@@ -159,7 +169,7 @@ var sanmingMap = (function () {
           layer.bindPopup(function () {
             return table(p.name, [row('投资方', p.investor), row('县区', p.county), row('园区', p.park || '—'),
               row('总投资', money(p.investment)), row('阶段', stageLabels[p.stage]), row('亮灯', lightLabels[p.light])],
-              links ? '/projects/' + p.id : '');
+              links ? '/projects/' + p.id : '', photo(photos[p.id]));
           });
         }
       });
@@ -280,11 +290,12 @@ def tile_origins(tiles: str, tiles_url: str = "", token: str = "") -> list[str]:
 
 
 def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none", tiles_url: str = "",
-              token: str = "", links: bool = True) -> folium.Map:
+              token: str = "", links: bool = True, photos: dict[int, int] | None = None) -> folium.Map:
     """The map: parks grouped by industry (their zone), projects by stage, a legend and a layer control.
 
     ``parks`` is a FeatureCollection and ``projects`` the points from maps.queries, with raw text; it is
-    escaped here before folium sees it. With ``tiles="gaode"`` every vertex is shifted WGS-84 → GCJ-02."""
+    escaped here before folium sees it. With ``tiles="gaode"`` every vertex is shifted WGS-84 → GCJ-02.
+    ``photos`` (project id → attachment id) puts each project's newest photo in its popup."""
     gcj02 = tiles == "gaode"
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
                       attribution_control=tiles != "none", height="100%")
@@ -308,7 +319,8 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none",
     for stage in STAGE_COLORS:
         if stage.value in by_stage:
             group = folium.FeatureGroup(name=f"项目 · {stage.label}（{len(by_stage[stage.value])}）").add_to(fmap)
-            _DataBlob("projects", {"stage": stage.value, "rows": by_stage[stage.value]}, links,
+            _DataBlob("projects", {"stage": stage.value, "rows": by_stage[stage.value],
+                                   "photos": _stage_photos(by_stage[stage.value], photos or {})}, links,
                       fmap.sanming_slots).add_to(group)
 
     _Legend(industries).add_to(fmap)

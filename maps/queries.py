@@ -5,6 +5,7 @@ import datetime as dt
 import json
 from typing import NamedTuple
 
+from flask import url_for
 from sqlalchemy import Float, String, func, select, type_coerce
 
 from core import clock
@@ -13,6 +14,7 @@ from core.auth.reference_data import EXTENT
 from core.db import db
 from parks.models import CapacityMeasure, Industry, Park, Zone
 from parks.queries import area_text, capacities
+from projects.attachments.queries import latest_photo_ids
 from projects.models import Project
 from projects.queries import ListFilters, filtered_projects, picker_choices
 from projects.stages import Light, Stage
@@ -150,3 +152,17 @@ def project_collection(points: list[ProjectPoint], unplaced: int) -> dict:
                                 "light": p.light, "light_label": LIGHT_LABELS[p.light]}}
                 for p in points]
     return {"type": "FeatureCollection", "features": features, "unplaced": unplaced}
+
+
+def latest_photos(points: list[ProjectPoint]) -> dict[int, int]:
+    """The placed projects' newest photos (project id → attachment id), for the popup's thumbnail."""
+    placed = {p.id for p in points}
+    return {project_id: photo_id for project_id, photo_id in latest_photo_ids().items() if project_id in placed}
+
+
+def add_photo_urls(collection: dict, photos: dict[int, int]) -> dict:
+    """Each project feature's "photo": its newest photo's thumbnail URL, or None."""
+    for feature in collection["features"]:
+        photo_id = photos.get(feature["properties"]["id"])
+        feature["properties"]["photo"] = url_for("attachments.thumbnail", attachment_id=photo_id) if photo_id else None
+    return collection

@@ -57,7 +57,8 @@ def _build(filters: ListFilters, today: dt.date, *, links: bool):
     points, _unplaced = queries.project_points(current_user, filters, today)
     config = current_app.config
     return folium_map.build_map(parks, points, tiles=config["MAP_TILES"], tiles_url=config["MAP_TILES_URL"],
-                                token=config["TIANDITU_TOKEN"], links=links)
+                                token=config["TIANDITU_TOKEN"], links=links,
+                                photos=queries.latest_photos(points) if links else None)
 
 
 def _cached(build: Callable[[dt.date], tuple[bytes, dict]], mimetype: str, *extra):
@@ -137,8 +138,9 @@ def projects_geojson():
     """Return the user's filtered projects as GeoJSON points (WGS-84, at their park or county seat)."""
     def build(today):
         _form, filters, ignored = _filters()
-        return _geojson_body(queries.project_collection(*queries.project_points(current_user, filters, today)),
-                             ignored)
+        points, unplaced = queries.project_points(current_user, filters, today)
+        collection = queries.add_photo_urls(queries.project_collection(points, unplaced), queries.latest_photos(points))
+        return _geojson_body(collection, ignored)
 
     response, details = _cached(build, GEOJSON_MIMETYPE)
     if details is not None:

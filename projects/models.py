@@ -209,6 +209,7 @@ class EventKind(LabeledEnum):
     MILESTONE = "milestone", "节点"
     REPORT = "report", "月度进展"
     BLOCKER = "blocker", "存在问题"
+    ATTACHMENT = "file", "附件"  # a short value: the column keeps its width
 
 
 class ProjectEvent(db.Model):

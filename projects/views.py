@@ -38,6 +38,7 @@ def init_app(app) -> None:
     app.add_template_global(can_edit_projects)
     app.add_template_global(rules.light_badge)
     app.add_template_global(rules.stage_badge)
+    app.add_template_global(item_extras)
     app.extensions.setdefault("park_panels", []).append(_park_panel)
 
 
@@ -45,6 +46,16 @@ def add_project_panel(app, panel) -> None:
     """Let a package built on projects add a section to the project page: ``panel(project, can_edit, forms)``
     returns its HTML; ``forms`` holds a form of its own that failed, to show again with its errors."""
     app.extensions.setdefault("project_panels", []).append(panel)
+
+
+def add_item_extra(app, extra) -> None:
+    """Let a package built on projects add to each approval item, milestone and blocker on the project page:
+    ``extra(project, kind, item)`` returns its HTML, kind being "approval_item", "milestone" or "blocker"."""
+    app.extensions.setdefault("project_item_extras", []).append(extra)
+
+
+def item_extras(project, kind: str, item) -> Markup:
+    return Markup("").join(extra(project, kind, item) for extra in current_app.extensions.get("project_item_extras", []))
 
 
 def require_version_field() -> None:

@@ -56,6 +56,7 @@ def app(database_url, tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
         "LEDGER_IMPORT_DIR": str(tmp_path_factory.mktemp("imports")),  # staged ledger uploads, not instance/
+        "ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),  # uploaded photos and documents
         # A real cache (the production default, files), shared by the whole session: a stale entry would show.
         "CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
     })

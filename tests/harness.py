@@ -51,6 +51,7 @@ def live_env(workdir: Path, **extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if name not in {"TEST_DATABASE_URL", "BIND", "WEB_CONCURRENCY", "FLASK_DEBUG", "MAP_TILES"}}
     env.update({"DATABASE_URL": f"sqlite:///{workdir / 'live.db'}", "CACHE_DIR": str(workdir / "cache"),
+                "ATTACHMENT_DIR": str(workdir / "attachments"),
                 "SECRET_KEY": secrets.token_hex(32),
                 "FLASK_APP": "wsgi", "PYTHONUNBUFFERED": "1", **extra})
     return env

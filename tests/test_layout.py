@@ -19,7 +19,8 @@ ALLOWED = {
     "projects.leads": {"parks", "projects", "projects.events"},
     "projects.chains": {"parks", "projects", "projects.leads"},  # reads projects and leads by chain node
     "projects.ledgers": {"parks", "projects", "projects.events", "projects.reports"},
-    "maps": {"parks", "projects", "projects.events", "projects.reports"},
+    "projects.attachments": {"parks", "projects", "projects.reports"},  # a file may support a blocker
+    "maps": {"parks", "projects", "projects.events", "projects.reports", "projects.attachments"},  # popup photos
     "maps.dashboard": {"parks", "projects", "projects.events", "projects.reports", "maps"},
     "maps.briefing": {"parks", "projects", "projects.events", "projects.reports", "projects.chains", "maps",
                       "maps.dashboard"},

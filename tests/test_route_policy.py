@@ -19,6 +19,7 @@ from core.db import db
 from parks import editing
 from parks.models import Chain, ChainNode, Park, Zone
 from projects import services as project_services
+from projects.attachments import services as attachment_services
 from projects.events import services as event_services
 from projects.leads.models import Lead
 from projects.ledgers import importer
@@ -28,6 +29,7 @@ from projects.reports import services as report_services
 from projects.stages import SignType
 from tests.factories import DEFAULT_PASSWORD, make_lead, make_project, make_user, rename_park
 from tests.prepared import PreparedRows, prepare
+from tests.projects.attachments import files as attachment_files
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import changed_tables, new_client, path_of, project_form_data, snapshot
@@ -104,6 +106,10 @@ POLICY: dict[str, Policy] = {
     "blockers.add_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
     "blockers.escalate_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
     "blockers.close_blocker": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "attachments.upload": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "attachments.remove": Policy("editor", {"POST": REJECTED}, scoped=True),
+    "attachments.serve": Policy("reader", {"GET": PAGE}, scoped=True),
+    "attachments.thumbnail": Policy("reader", {"GET": PAGE}, scoped=True),
     "leads.index": Policy("reader", {"GET": PAGE}),
     "leads.new": Policy("editor", {"GET": PAGE, "POST": REJECTED}),
     "leads.detail": Policy("reader", {"GET": PAGE}, scoped=True),
@@ -190,6 +196,7 @@ class World:
     permit_ids: dict[bool, int] = field(default_factory=dict)
     milestone_ids: dict[bool, int] = field(default_factory=dict)
     blocker_ids: dict[bool, int] = field(default_factory=dict)
+    attachment_ids: dict[bool, int] = field(default_factory=dict)  # a photo on each county's project
     lead_ids: dict[bool, int] = field(default_factory=dict)
     batch_id: int = 0  # a ledger import batch (one created project) an admin may revert
     staged_sha: str = ""  # a ledger upload previewed by the admin, awaiting confirmation
@@ -203,6 +210,7 @@ class World:
     def url(self, endpoint: str, foreign: bool = False) -> str:
         args = {"project_id": self.project_ids[foreign], "item_id": self.permit_ids[foreign],
                 "milestone_id": self.milestone_ids[foreign], "blocker_id": self.blocker_ids[foreign],
+                "attachment_id": self.attachment_ids[foreign],
                 "lead_id": self.lead_ids[foreign], "event_id": self.event_id,
                 "park_id": self.retired_park_id if endpoint == "parks.restore" else self.park_id, "kind": "zones",
                 "row_id": self.retired_zone_id if endpoint == "reference.restore" else self.zone_id,
@@ -276,6 +284,11 @@ def build_world(app) -> World:
             .where(ApprovalItem.project_id == project.id, ApprovalItemType.name == "施工许可"))
         w.lead_ids[foreign] = make_lead(by=commerce, county_code=county, investor_name=f"探测线索{county}有限公司",
                                         **on_node).id
+        with app.test_request_context():
+            [photo], _written = attachment_services.upload(project, attachment_services.Target(),
+                                                           [("现场.jpg", attachment_files.photo())], by=commerce)
+        db.session.commit()
+        w.attachment_ids[foreign] = photo.id
     w.batch_id = importer.import_ledger(ledger_bytes([ledger_row(name="探测导入项目")]), by=commerce).batch.id
     db.session.commit()
     with app.test_request_context():
@@ -354,6 +367,9 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
                                          "department": "财政局"},
         "blockers.escalate_blocker": lambda: {"version": version},
         "blockers.close_blocker": lambda: {"version": version, "closing_note": "指标已落实"},
+        "attachments.upload": lambda: {"target": "project",
+                                       "files": (io.BytesIO(attachment_files.photo(color=(10, 20, 30))), "新照片.jpg")},
+        "attachments.remove": lambda: {"reason": "拍错了项目"},
         "leads.new": lambda: {"version": "0", "investor_name": "探测新线索有限公司", "source": "visit",
                               "county_code": OWN_COUNTY},
         "leads.edit": lambda: {"version": lead_version, "investor_name": lead.investor_name,
@@ -418,7 +434,8 @@ def test_county_official_gets_404_for_another_countys_item_under_own_project(app
     own = world.project_ids[False]
     before = snapshot()
     for endpoint, url in (("projects.update_approval", f"/projects/{own}/approvals/{world.permit_ids[True]}"),
-                          ("projects.update_milestone", f"/projects/{own}/milestones/{world.milestone_ids[True]}")):
+                          ("projects.update_milestone", f"/projects/{own}/milestones/{world.milestone_ids[True]}"),
+                          ("attachments.remove", f"/projects/{own}/attachments/{world.attachment_ids[True]}/remove")):
         response = client.post(url, data=valid_payload(endpoint, world, foreign=False))
         assert response.status_code == 404, url
     assert changed_tables(before, snapshot()) == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.cookiejar
+import io
 import sqlite3
 import stat
+import tarfile
 import threading
 import urllib.parse
 import urllib.request
@@ -15,11 +17,15 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from core import backup as backups
 from core import clock
 from core.auth.models import Role
 from core.db import db
 from parks.models import CapacityMeasure, Park
 from parks.services import confirm_capacity
+from projects.attachments import services as attachment_services
+from projects.attachments import storage
+from projects.attachments.models import Attachment
 from projects.leads.models import FollowUpKind
 from projects.leads.services import add_follow_up
 from projects.ledgers import importer
@@ -29,6 +35,7 @@ from projects.services import add_milestone
 from tests.conftest import csrf_token_from
 from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user, rename_park
 from tests.harness import Server, live_env, run_cli
+from tests.projects.attachments import files as attachment_files
 from tests.projects.ledgers.files import ledger_bytes
 from tests.projects.ledgers.files import row as ledger_row
 from tests.projects.web import new_client, snapshot
@@ -63,6 +70,10 @@ def fill_every_table(app) -> None:
     rename_park(park, "改名后的园区", by=admin)  # park_alias
     confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("260")}, confirmed_on=clock.today(),
                      by=admin, note="实地核查")  # park_capacity
+    with app.test_request_context():
+        attachment_services.upload(project, attachment_services.Target(), [("现场.jpg", attachment_files.photo()),
+                                                                           ("批复.pdf", attachment_files.pdf())],
+                                   by=commerce)  # attachment (and its files on disk)
     db.session.commit()
 
 
@@ -96,9 +107,11 @@ def table_names(url: str) -> list[str]:
         engine.dispose()
 
 
-def cli_env(tmp_path, url: str) -> dict[str, str]:
+def cli_env(tmp_path, url: str, attachment_dir=None) -> dict[str, str]:
     env = live_env(tmp_path)
     env["DATABASE_URL"] = url
+    if attachment_dir is not None:
+        env["ATTACHMENT_DIR"] = str(attachment_dir)
     return env
 
 
@@ -144,19 +157,28 @@ def test_every_table_survives_a_backup_and_restore(app, project_ref, database_ur
     assert empty_tables() == [], "fill_every_table must put a row in every table"
     backup = tmp_path / "sanming.backup"
 
-    out = run_cli(cli_env(tmp_path, database_url), "backup", str(backup))
-    assert "备份完成" in out
+    out = run_cli(cli_env(tmp_path, database_url, app.config["ATTACHMENT_DIR"]), "backup", str(backup))
+    assert "备份完成" in out and "附件等文件 4 个" in out  # the photo, its served copy and thumbnail; the PDF
     assert backup.read_bytes().startswith(SQLITE_HEADER if is_sqlite(database_url) else PG_DUMP_HEADER)
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600  # it holds every password hash
+    assert stat.S_IMODE((tmp_path / "sanming.backup.files.tar").stat().st_mode) == 0o600
 
-    restored_env = cli_env(tmp_path, empty_database)
+    restored_files = tmp_path / "restored-attachments"
+    restored_env = cli_env(tmp_path, empty_database, restored_files)
     out = run_cli(restored_env, "restore", str(backup))
-    assert "恢复完成" in out
+    assert "恢复完成" in out and "附件等文件 4 个" in out
     original_tables, original = every_row(database_url)
     restored_tables, restored = every_row(empty_database)
     assert restored_tables == original_tables
     for name, rows in original.items():
         assert restored[name] == rows, f"table {name} differs after the restore"
+    # Every attachment's file is back, byte for byte: its SHA-256 is the one its row names.
+    restored_rows = restored[Attachment.__tablename__]
+    assert len(restored_rows) == 2
+    for row in restored_rows:
+        original_file = storage.path_of(row.sha256)
+        copy = restored_files / original_file.relative_to(app.config["ATTACHMENT_DIR"])
+        assert storage.digest(copy.read_bytes()) == row.sha256
     # The restored database takes new rows: on PostgreSQL its id sequences carry on past the restored ids.
     run_cli(restored_env, "users", "create", "after_restore", "--role", "leader", "--password-stdin",
             stdin=DEFAULT_PASSWORD + "\n")
@@ -310,3 +332,14 @@ def test_backup_while_gunicorn_serves_concurrent_writes(tmp_path):
     with contextlib.closing(sqlite3.connect(restored)) as conn:
         assert conn.execute("SELECT count(*) FROM lead").fetchone()[0] == leads
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == revision
+
+
+def test_a_files_archive_reaching_outside_its_folder_is_refused(tmp_path):
+    database_backup = tmp_path / "x.backup"
+    with tarfile.open(backups.files_archive(database_backup), "w") as archive:
+        member = tarfile.TarInfo("attachments/../../escaped.txt")
+        member.size = 3
+        archive.addfile(member, io.BytesIO(b"bad"))
+    with pytest.raises(backups.BackupError, match="无法恢复文件存档"):
+        backups.restore_files({"attachments": tmp_path / "files"}, database_backup)
+    assert not (tmp_path.parent / "escaped.txt").exists() and not (tmp_path / "files").exists()

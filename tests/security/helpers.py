@@ -23,7 +23,7 @@ BOOKKEEPING_TABLES = frozenset(auth_models.BOOKKEEPING_TABLES)
 # Not in db.metadata (Alembic keeps it), but a request that moved it would change the schema's record.
 ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String(32)))
 # URL arguments naming a row of one county: crawl them for the official's own county and another's.
-COUNTY_ROW_ARGS = frozenset({"project_id", "item_id", "milestone_id", "blocker_id", "lead_id"})
+COUNTY_ROW_ARGS = frozenset({"project_id", "item_id", "milestone_id", "blocker_id", "lead_id", "attachment_id"})
 STATIC_FILES = {"static": "css/app.css", "bootstrap.static": "bootstrap5/css/bootstrap.min.css"}
 # Flask-WTF signs its tokens with this salt (a literal inside flask_wtf.csrf, not exported).
 CSRF_SALT = "wtf-csrf-token"

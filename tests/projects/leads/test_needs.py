@@ -66,8 +66,8 @@ def test_bad_needs_are_refused_and_nothing_saved(app, project_ref, values, field
 
 
 def test_the_service_refuses_bad_needs_too(project_ref):
-    from projects.leads.services import ProjectInvalid, create_lead
     from projects.leads.models import LeadSource
+    from projects.leads.services import ProjectInvalid, create_lead
     for need, message in (({"land_needed": Decimal("-1")}, "用地需求不能为负数。"),
                           ({"industry_id": industry("fluorine").id, "chain_node_id": first_node("graphite").id},
                            "产业链环节须属于所选产业。")):

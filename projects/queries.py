@@ -222,13 +222,18 @@ def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
         func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()))
     pages = max(1, -(-count // PAGE_SIZE))
     page = min(max(1, page), pages)
+    window = query.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    if sort != "light":
+        # The page's ids first, then the light of those fifty only: SQLite computes a selected expression for every
+        # row an OFFSET skips, and the light's EXISTS over milestones made page 150 twice as slow as page 1.
+        window = (select(Project).where(Project.id.in_(window.with_only_columns(Project.id)))
+                  .order_by(*order).limit(PAGE_SIZE))
     rows = db.session.execute(
-        query.with_only_columns(Project.id, Project.name, Project.is_major, Project.investor_name, Project.stage,
-                                Project.sign_type, Project.total_investment, Project.sign_date,
-                                County.name.label("county_name"), Park.name.label("park_name"),
-                                type_coerce(light, enum_type(Light)).label("light"))
-        .join(County, County.code == Project.county_code).outerjoin(Park, Park.id == Project.park_id)
-        .order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        window.with_only_columns(Project.id, Project.name, Project.is_major, Project.investor_name, Project.stage,
+                                 Project.sign_type, Project.total_investment, Project.sign_date,
+                                 County.name.label("county_name"), Park.name.label("park_name"),
+                                 type_coerce(light, enum_type(Light)).label("light"))
+        .join(County, County.code == Project.county_code).outerjoin(Park, Park.id == Project.park_id)).all()
     return {"rows": rows, "count": count, "total": total, "page": page, "pages": pages, "sort": sort}
 
 

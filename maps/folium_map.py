@@ -26,6 +26,11 @@ from .queries import LIGHT_LABELS, STAGE_LABELS, ProjectPoint
 BOUNDS = [[EXTENT["lat_min"], EXTENT["lon_min"]], [EXTENT["lat_max"], EXTENT["lon_max"]]]
 CENTRE = [round((EXTENT["lat_min"] + EXTENT["lat_max"]) / 2, 4), round((EXTENT["lon_min"] + EXTENT["lon_max"]) / 2, 4)]
 
+# The map's own script and styles, inlined into every page (the frame's scripts run by their digests).
+LAYERS_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "map_layers.js"
+LAYERS_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "map_layers.css"
+CHOROPLETHS = {"investment": "总投资", "count": "项目数", "start_rate": "开工率"}
+
 # Files the map loads, served by the app at /vendor/<package>/<path> from the installed wheels.
 VENDOR_DIRS = {"leaflet": leaflet.BASE_DIR}
 MAP_JS = [("leaflet", "leaflet", "leaflet.js")]
@@ -177,11 +182,15 @@ var sanmingMap = (function () {
     }
   };
 })();
+{{ this.layers_js }}
+sanmingLayers.setup({stageColors: {{ this.stage_colors }}, stageLabels: {{ this.stage_labels }}, links: {{ this.links }}});
 {% endmacro %}
 """)
 
-    def __init__(self):
+    def __init__(self, links: bool):
         super().__init__()
+        self.layers_js = LAYERS_JS.read_text(encoding="utf-8")
+        self.links = "true" if links else "false"
         self.stage_colors = _script_json({stage.value: color for stage, color in STAGE_COLORS.items()})
         self.stage_labels = _script_json({code: safe_text(label) for code, label in STAGE_LABELS.items()})
         self.light_labels = _script_json({code: safe_text(label) for code, label in LIGHT_LABELS.items()})
@@ -209,35 +218,39 @@ sanmingMap.{{ this.kind }}({{ this.slot }}, {{ this.links }}).addTo({{ this._par
         self.links = "true" if links else "false"
 
 
-class _Legend(folium.MacroElement):
+class _LayerScript(folium.MacroElement):
+    """One statement of the map's own script (static/js/map_layers.js) run against this element's parent layer,
+    ``{parent}`` and ``{map}`` in ``code`` naming them; its data, if any, goes in a slot filled after folium has
+    rendered (see _DataBlob)."""
+
     _template = Template("""
 {% macro script(this, kwargs) %}
-(function () {
-  var legend = L.control({position: 'bottomright'});
-  legend.onAdd = function () {
-    var div = L.DomUtil.create('div', 'sanming-legend');
-    div.style.cssText = 'background:#fff;padding:6px 8px;border-radius:4px;font-size:12px;line-height:18px;box-shadow:0 1px 4px rgba(0,0,0,.3)';
-    div.innerHTML = {{ this.html }};
-    return div;
-  };
-  legend.addTo({{ this._parent.get_name() }});
-})();
+{{ this.code.replace('{parent}', this._parent.get_name()).replace('{map}', this.map_name) }}
 {% endmacro %}
 """)
 
-    def __init__(self, industries: list[tuple[str, str]]):
+    def __init__(self, code: str, map_name: str, data=None, slots: dict[bytes, bytes] | None = None):
         super().__init__()
+        if data is not None:
+            slot = f"__sanming_data_{len(slots)}__"
+            slots[slot.encode()] = _script_json_bytes(data)
+            code = code.replace("{data}", slot)
+        self.code, self.map_name = code, map_name
 
-        def swatch(color, label, round_=True):
-            radius = "50%" if round_ else "2px"
-            return (f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:{radius};'
-                    f'background:{color};margin-right:4px"></span>{label}</div>')
 
-        parts = ["<strong>项目阶段</strong>"] + [swatch(color, stage.label) for stage, color in STAGE_COLORS.items()]
-        parts += ["<div>红色描边：逾期（红灯）</div>", "<div>圆点大小：总投资</div>"]
-        if industries:
-            parts += ["<strong>园区（按产业）</strong>"] + [swatch(color, name, False) for name, color in industries]
-        self.html = _script_json("".join(parts))
+def _legend_html(industries: list[tuple[str, str]]) -> str:
+    def swatch(color, label, round_=True):
+        radius = "50%" if round_ else "2px"
+        return (f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:{radius};'
+                f'background:{color};margin-right:4px"></span>{label}</div>')
+
+    parts = ["<strong>园区汇总（城市视图）</strong>", swatch("#fd7e14", "园区：项目数与总投资"),
+             swatch("#6c757d", "园区外项目（县城）"), "<div>圆大小：总投资；放大后显示各项目</div>",
+             "<strong>项目阶段</strong>"] + [swatch(color, stage.label) for stage, color in STAGE_COLORS.items()]
+    parts += ["<div>红色描边：逾期（红灯）</div>", "<div>圆点大小：总投资</div>"]
+    if industries:
+        parts += ["<strong>园区（按产业）</strong>"] + [swatch(color, name, False) for name, color in industries]
+    return "".join(parts)
 
 
 def _tile_layers(tiles: str, tiles_url: str, token: str) -> list[tuple[str, str, str, str]]:
@@ -273,19 +286,58 @@ def tile_origins(tiles: str, tiles_url: str = "", token: str = "") -> list[str]:
     return list(dict.fromkeys(origins))
 
 
-def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none", tiles_url: str = "",
-              token: str = "", links: bool = True) -> folium.Map:
-    """The map: parks grouped by industry (their zone), projects by stage, a legend and a layer control.
+def _prepared_bubbles(bubbles: list[dict], misplaced: set[int], *, gcj02: bool) -> list[dict]:
+    """The park bubbles with their text escaped, the parks placed outside their county marked, on GCJ-02 for
+    Gaode's tiles."""
+    prepared = []
+    for bubble in bubbles:
+        lat, lon = wgs84_to_gcj02(bubble["lat"], bubble["lon"]) if gcj02 else (bubble["lat"], bubble["lon"])
+        prepared.append({**bubble, "name": safe_text(bubble["name"]), "county": safe_text(bubble["county"]),
+                         "zone": safe_text(bubble["zone"]), "lat": round(lat, 5), "lon": round(lon, 5),
+                         "misplaced": bubble["id"] in misplaced})
+    return prepared
 
-    ``parks`` is a FeatureCollection and ``projects`` the points from maps.queries, with raw text; it is
-    escaped here before folium sees it. With ``tiles="gaode"`` every vertex is shifted WGS-84 → GCJ-02."""
+
+def _prepared_counties(counties: dict, *, gcj02: bool) -> dict:
+    features = _prepared(counties["features"], gcj02=gcj02)
+    for feature in features:
+        if gcj02:
+            lon, lat = feature["properties"]["label"]
+            lat, lon = wgs84_to_gcj02(lat, lon)
+            feature["properties"]["label"] = [round(lon, 5), round(lat, 5)]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | None = None,
+              bubbles: list[dict] = (), misplaced: set[int] = frozenset(), tiles: str = "none", tiles_url: str = "",
+              token: str = "", links: bool = True) -> folium.Map:
+    """The map: the county outlines with their names and a choropleth to choose (总投资/项目数/开工率), one bubble
+    per park at city zoom, parks grouped by industry (their zone), projects by stage past the detail zoom, a legend
+    and a layer control.
+
+    ``parks`` and ``counties`` are FeatureCollections, ``bubbles`` the park summaries from maps.summaries and
+    ``projects`` the points from maps.queries, with raw text; it is escaped here before folium sees it.
+    ``misplaced`` holds the ids of parks placed outside their county (位置待核实). With ``tiles="gaode"`` every
+    vertex is shifted WGS-84 → GCJ-02."""
     gcj02 = tiles == "gaode"
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
                       attribution_control=tiles != "none", height="100%")
     _add_tiles(fmap, tiles, tiles_url, token)
     fmap.fit_bounds(BOUNDS)
-    _Helpers().add_to(fmap)
+    fmap.get_root().header.add_child(folium.Element(_inline_css(str(LAYERS_CSS))))
+    _Helpers(links).add_to(fmap)
     fmap.sanming_slots = {}  # slot → JSON, filled in by _page
+    map_name, slots = fmap.get_name(), fmap.sanming_slots
+
+    if counties is not None:
+        # Base layers (one at a time): no fill, or the counties filled by one measure.
+        folium.FeatureGroup(name="县区着色：无", overlay=False).add_to(fmap)
+        outlines = folium.FeatureGroup(name="县区边界与名称", control=False).add_to(fmap)
+        _LayerScript("sanmingLayers.outlines({data}, {map}).addTo({parent});", map_name,
+                     _prepared_counties(counties, gcj02=gcj02), slots).add_to(outlines)
+        for key, label in CHOROPLETHS.items():
+            group = folium.FeatureGroup(name=f"县区着色：{label}", overlay=False, show=False).add_to(fmap)
+            _LayerScript(f"sanmingLayers.choropleth('{key}', {{map}}).addTo({{parent}});", map_name).add_to(group)
 
     by_industry: dict[str, list[dict]] = {}
     for feature in _prepared(parks["features"], gcj02=gcj02):
@@ -295,17 +347,22 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none",
         layout = features[0]["properties"]["layout"]  # 一区N园: the industry's parks read as one cluster
         name = f"园区 · {industry or '其他'}" + (f"（{layout}）" if layout else "")
         group = folium.FeatureGroup(name=name).add_to(fmap)
-        _DataBlob("parks", {"type": "FeatureCollection", "features": features}, links, fmap.sanming_slots).add_to(group)
+        _DataBlob("parks", {"type": "FeatureCollection", "features": features}, links, slots).add_to(group)
         industries.append((industry or "其他", features[0]["properties"]["color"]))
+
+    group = folium.FeatureGroup(name=f"园区汇总（{len(bubbles)}）").add_to(fmap)
+    _LayerScript("sanmingLayers.cityOnly(sanmingLayers.bubbles({data}, {map}), {parent}, {map});", map_name,
+                 _prepared_bubbles(list(bubbles), misplaced, gcj02=gcj02), slots).add_to(group)
 
     by_stage = _project_layers(projects, gcj02=gcj02)
     for stage in STAGE_COLORS:
         if stage.value in by_stage:
             group = folium.FeatureGroup(name=f"项目 · {stage.label}（{len(by_stage[stage.value])}）").add_to(fmap)
-            _DataBlob("projects", {"stage": stage.value, "rows": by_stage[stage.value]}, links,
-                      fmap.sanming_slots).add_to(group)
+            _LayerScript(f"sanmingLayers.detail(sanmingMap.projects({{data}}, {'true' if links else 'false'}), "
+                         "{parent}, {map});", map_name, {"stage": stage.value, "rows": by_stage[stage.value]},
+                         slots).add_to(group)
 
-    _Legend(industries).add_to(fmap)
+    _LayerScript(f"sanmingLayers.legend({{map}}, {_script_json(_legend_html(industries))});", map_name).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 

@@ -198,7 +198,7 @@ def test_coordinate_outside_sanming_is_refused_naming_the_extent():
     ring = [[119.30, 26.08], [119.31, 26.08], [119.31, 26.09], [119.30, 26.08]]  # 福州, not 三明
     message = refusal(polygon_with(ring))
     assert "不在三明市范围内" in message
-    assert "北纬 25.5–27.1°" in message and "东经 116.4–118.7°" in message
+    assert "北纬 25.45–27.15°" in message and "东经 116.35–118.7°" in message
     assert "颠倒" not in message
 
 

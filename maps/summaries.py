@@ -1,0 +1,100 @@
+"""The map's summaries: each county's figures for the counties layer and choropleth, each park's bubble."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Float, String, func, select, type_coerce
+
+from core.auth.models import County, User
+from core.db import db
+from parks.models import Park, Zone
+from parks.queries import outline_geometry
+from projects.models import Project
+from projects.queries import ListFilters, filtered_projects, signed_figure_columns
+from projects.reports.models import Blocker
+from projects.stages import Stage
+
+from .queries import has_position
+
+_FIGURES = ("signed", "contracts", "contracts_started", "producing")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def county_collection(user: User, filters: ListFilters, today: dt.date) -> dict:
+    """One feature per current county with an outline (code, name, WGS-84 geometry) carrying the figures of the
+    user's filtered signed projects there: 签约项目数, 总投资 (万元), 开工率, 投产率 (as on the dashboard)."""
+    query, _light = filtered_projects(user, filters, today)
+    rows = db.session.execute(query.where(Project.sign_date.is_not(None))
+                              .with_only_columns(Project.county_code, *signed_figure_columns())
+                              .group_by(Project.county_code))
+    figures = {row.county_code: row for row in rows}
+    counties = db.session.execute(select(County.code, County.name, County.seat_lat, County.seat_lon,
+                                         County.outline_geojson)
+                                  .where(County.successor_code.is_(None), County.outline_geojson.is_not(None))
+                                  .order_by(County.position, County.code))
+    features = []
+    for code, name, seat_lat, seat_lon, outline in counties:
+        row = figures.get(code)
+        counts = {key: getattr(row, key) if row else 0 for key in _FIGURES}
+        features.append({"type": "Feature", "geometry": outline_geometry(outline), "properties": {
+            "code": code, "name": name, **counts,
+            "total_investment": float(row.total_investment) if row else 0.0,
+            "start_rate": _rate(counts["contracts_started"], counts["contracts"]),
+            "production_rate": _rate(counts["producing"], counts["signed"]),
+            "label": [seat_lon, seat_lat]}})  # where the name is written: the county seat
+    return {"type": "FeatureCollection", "features": features}
+
+
+def park_bubbles(user: User, filters: ListFilters, today: dt.date) -> list[dict]:
+    """One bubble per park holding some of the user's filtered projects, at the park's point; projects outside any
+    park (or in a park with no position) summed at their county seat, as the project layers place them. Each
+    bubble: id (the park's, or None), name, county, zone, lat, lon, count, investment (万元), by stage, open
+    blockers."""
+    query, _light = filtered_projects(user, filters, today)
+    scoped = query.with_only_columns(Project.id, Project.park_id, Project.county_code, Project.stage,
+                                     Project.total_investment).subquery()
+    rows = db.session.execute(
+        select(scoped.c.park_id, scoped.c.county_code, type_coerce(scoped.c.stage, String), func.count(),
+               type_coerce(func.coalesce(func.sum(scoped.c.total_investment), 0), Float))
+        .group_by(scoped.c.park_id, scoped.c.county_code, scoped.c.stage))
+    blockers = db.session.execute(
+        select(scoped.c.park_id, scoped.c.county_code, func.count(Blocker.id))
+        .join(Blocker, Blocker.project_id == scoped.c.id).where(Blocker.closed_at.is_(None))
+        .group_by(scoped.c.park_id, scoped.c.county_code)).all()
+    parks = {row.id: row for row in db.session.execute(
+        select(Park.id, Park.name, Park.lat, Park.lon, County.name.label("county"), Zone.name.label("zone"))
+        .join(County, Park.county_code == County.code).outerjoin(Zone, Park.zone_id == Zone.id))}
+    seats = {row.code: row for row in db.session.execute(select(County.code, County.name, County.seat_lat,
+                                                                County.seat_lon))}
+    bubbles: dict = {}
+
+    def bubble_for(park_id: int | None, county_code: str) -> dict | None:
+        """The bubble a project of this park and county is summed in: its park's, else its county seat's."""
+        park, seat = parks.get(park_id), seats[county_code]
+        if park is not None and has_position(park.lat, park.lon):
+            key, new = ("park", park_id), {"id": park_id, "name": park.name, "county": park.county,
+                                           "zone": park.zone or "", "lat": park.lat, "lon": park.lon}
+        elif has_position(seat.seat_lat, seat.seat_lon):
+            key, new = ("county", county_code), {"id": None, "name": f"{seat.name}（园区外）", "county": seat.name,
+                                                 "zone": "", "lat": seat.seat_lat, "lon": seat.seat_lon}
+        else:
+            return None  # no place on the map: counted as unplaced, as the project layers do
+        return bubbles.setdefault(key, {**new, "count": 0, "investment": 0.0, "by_stage": {}, "blockers": 0})
+
+    for park_id, county_code, stage, count, investment in rows:
+        bubble = bubble_for(park_id, county_code)
+        if bubble is not None:
+            bubble["count"] += count
+            bubble["investment"] = round(bubble["investment"] + investment, 2)
+            bubble["by_stage"][stage] = bubble["by_stage"].get(stage, 0) + count
+    for park_id, county_code, count in blockers:
+        bubble = bubble_for(park_id, county_code)
+        if bubble is not None:
+            bubble["blockers"] += count
+    for bubble in bubbles.values():  # stages in the pipeline's order
+        bubble["by_stage"] = {stage.value: bubble["by_stage"][stage.value] for stage in Stage
+                              if stage.value in bubble["by_stage"]}
+    return sorted(bubbles.values(), key=lambda b: -b["investment"])

@@ -46,7 +46,8 @@ def _render_detail(park, position_form=None, boundary_form=None, status=200):
         boundary_form = boundary_form or BoundaryForm()
     # Later domains (projects) add panels here without parks importing them.
     panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
-    return render_template("parks/detail.html", park=park, position_form=position_form,
+    outside = queries.outside_county(park.lat, park.lon, park.county.outline_geojson)
+    return render_template("parks/detail.html", park=park, position_form=position_form, outside_county=outside,
                            boundary_form=boundary_form, panels=panels, history=history("park", park.id),
                            confirm=ConfirmForm() if current_user.role is Role.ADMIN else None), status
 

@@ -320,8 +320,9 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | Non
     ``misplaced`` holds the ids of parks placed outside their county (位置待核实). With ``tiles="gaode"`` every
     vertex is shifted WGS-84 → GCJ-02."""
     gcj02 = tiles == "gaode"
+    # Quarter zoom steps: the city fills the frame instead of a whole step smaller.
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
-                      attribution_control=tiles != "none", height="100%")
+                      attribution_control=tiles != "none", height="100%", zoom_snap=0.25, zoom_delta=0.5)
     _add_tiles(fmap, tiles, tiles_url, token)
     fmap.fit_bounds(BOUNDS)
     fmap.get_root().header.add_child(folium.Element(_inline_css(str(LAYERS_CSS))))

@@ -4,6 +4,7 @@
    already escaped for HTML by the server. */
 var sanmingLayers = (function () {
   var DETAIL_ZOOM = 11;
+  var LABELLED = 6;  // the bubbles (largest first) whose label stays on the map
   var PALETTE = ['#eff3ff', '#bdd7e7', '#6baed6', '#3182bd', '#08519c'];
   var config = {stageColors: {}, stageLabels: {}, links: true};
   var counties = null;
@@ -111,16 +112,17 @@ var sanmingLayers = (function () {
     return div;
   }
 
-  /* One bubble per park, sized by total investment, labelled with its name, 项目数 and 总投资. */
+  /* One bubble per park, sized by total investment, with its name, 项目数 and 总投资: written beside the largest
+     LABELLED bubbles (more would cover each other at city zoom), shown on hover for the others. */
   function bubbles(list, map) {
     var group = L.featureGroup(), top = 1;
     list.forEach(function (b) { top = Math.max(top, b.investment); });
-    list.forEach(function (b) {
+    list.forEach(function (b, rank) {
       var marker = L.circleMarker([b.lat, b.lon], {
         radius: 8 + 22 * Math.sqrt(b.investment / top), weight: b.misplaced ? 2.5 : 1.5,
         color: b.misplaced ? '#dc3545' : '#ffffff', fillColor: b.id ? '#fd7e14' : '#6c757d', fillOpacity: 0.75});
       marker.bindTooltip(b.name + '<br>' + b.count + ' 个 · ' + money(b.investment),
-                         {permanent: true, direction: 'right', className: 'sanming-bubble-label'});
+                         {permanent: rank < LABELLED, direction: 'right', className: 'sanming-bubble-label'});
       marker.bindPopup(function () { return parkPopup(b, map); });
       marker.sanmingBubble = b;
       marker.addTo(group);
@@ -155,7 +157,7 @@ var sanmingLayers = (function () {
       button.type = 'button';
       button.textContent = '图例';
       var body = L.DomUtil.create('div', 'sanming-legend-body', div);
-      body.innerHTML = html + '<div class="sanming-choropleth-legend"></div>';
+      body.innerHTML = '<div class="sanming-choropleth-legend"></div>' + html;
       if (map.getSize().x < 576) { L.DomUtil.addClass(div, 'sanming-folded'); }
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.on(button, 'click', function () {

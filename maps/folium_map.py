@@ -4,14 +4,12 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import folium
-import orjson
 from folium.template import Template
 from xstatic.pkg import leaflet
 
@@ -19,6 +17,7 @@ from core.auth.reference_data import EXTENT
 from projects.stages import Stage
 
 from .coords import shift_geometry, wgs84_to_gcj02
+from .escaping import safe_text, script_json as _script_json, script_json_bytes as _script_json_bytes
 from .queries import LIGHT_LABELS, STAGE_LABELS, ProjectPoint
 
 # The map opens on the city's extent (south-west and north-east corners), the one the queries use
@@ -27,7 +26,7 @@ BOUNDS = [[EXTENT["lat_min"], EXTENT["lon_min"]], [EXTENT["lat_max"], EXTENT["lo
 CENTRE = [round((EXTENT["lat_min"] + EXTENT["lat_max"]) / 2, 4), round((EXTENT["lon_min"] + EXTENT["lon_max"]) / 2, 4)]
 
 # The map's own script and styles, inlined into every page (the frame's scripts run by their digests).
-LAYERS_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "map_layers.js"
+LAYERS_JS = (Path(__file__).resolve().parent.parent / "static" / "js" / "map_layers.js").read_text(encoding="utf-8")
 LAYERS_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "map_layers.css"
 CHOROPLETHS = {"investment": "总投资", "count": "项目数", "start_rate": "开工率"}
 
@@ -60,33 +59,13 @@ def configure_assets(prefix: str = "/vendor") -> None:
     folium.Map.default_css = [(name, f"{prefix}/{package}/{path}") for name, package, path in MAP_CSS]
 
 
-# One C-level pass per string: HTML's five, the three that matter inside a JS template literal, and
-# braces, because folium compiles each element's rendered script as a Jinja template ("{{ }}" would run).
-_SAFE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
-                       "\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;", "}": "&#125;"})
-_UNSAFE = re.compile(r"[&<>\"'\\`${}]")
 _DATA_SLOT = re.compile(rb"__sanming_data_\d+__")
 # folium names each element <kind>_<32 random hex digits>; the page renames them in order of appearance.
 _FOLIUM_ID = re.compile(r"(?<=[a-z])_([0-9a-f]{32})(?![0-9a-f])")
 
 
-def safe_text(value: str) -> str:
-    """Text from the database, made inert both as HTML and inside a JS template literal."""
-    return value.translate(_SAFE) if _UNSAFE.search(value) else value  # most names need nothing
-
-
 def _safe_color(value: str) -> str:
     return value if value and _COLOR_RE.fullmatch(value) else FALLBACK_COLOR
-
-
-def _script_json(data) -> str:
-    # Every string is already entity-escaped; "<" is escaped again so no "</script>" can ever form.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-
-
-def _script_json_bytes(data) -> bytes:
-    """_script_json for the big blobs: orjson writes UTF-8 (no \\u escapes) several times faster."""
-    return orjson.dumps(data).replace(b"<", b"\\u003c")
 
 
 def _prepared(features: list[dict], *, gcj02: bool) -> list[dict]:
@@ -189,7 +168,7 @@ sanmingLayers.setup({stageColors: {{ this.stage_colors }}, stageLabels: {{ this.
 
     def __init__(self, links: bool):
         super().__init__()
-        self.layers_js = LAYERS_JS.read_text(encoding="utf-8")
+        self.layers_js = LAYERS_JS
         self.links = "true" if links else "false"
         self.stage_colors = _script_json({stage.value: color for stage, color in STAGE_COLORS.items()})
         self.stage_labels = _script_json({code: safe_text(label) for code, label in STAGE_LABELS.items()})
@@ -219,9 +198,8 @@ sanmingMap.{{ this.kind }}({{ this.slot }}, {{ this.links }}).addTo({{ this._par
 
 
 class _LayerScript(folium.MacroElement):
-    """One statement of the map's own script (static/js/map_layers.js) run against this element's parent layer,
-    ``{parent}`` and ``{map}`` in ``code`` naming them; its data, if any, goes in a slot filled after folium has
-    rendered (see _DataBlob)."""
+    """A statement of static/js/map_layers.js on ``{parent}`` (this layer) and ``{map}``; its ``{data}`` goes in a
+    slot filled after folium has rendered (see _DataBlob)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -240,9 +218,7 @@ class _LayerScript(folium.MacroElement):
 
 def _legend_html(industries: list[tuple[str, str]]) -> str:
     def swatch(color, label, round_=True):
-        radius = "50%" if round_ else "2px"
-        return (f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:{radius};'
-                f'background:{color};margin-right:4px"></span>{label}</div>')
+        return f'<div><span class="sanming-{"dot" if round_ else "swatch"}" style="background:{color}"></span>{label}</div>'
 
     parts = ["<strong>园区汇总（城市视图）</strong>", swatch("#fd7e14", "园区：项目数与总投资"),
              swatch("#6c757d", "园区外项目（县城）"), "<div>圆大小：总投资；放大后显示各项目</div>",
@@ -287,8 +263,7 @@ def tile_origins(tiles: str, tiles_url: str = "", token: str = "") -> list[str]:
 
 
 def _prepared_bubbles(bubbles: list[dict], misplaced: set[int], *, gcj02: bool) -> list[dict]:
-    """The park bubbles with their text escaped, the parks placed outside their county marked, on GCJ-02 for
-    Gaode's tiles."""
+    """The park bubbles, text escaped, those outside their county marked, on GCJ-02 for Gaode's tiles."""
     prepared = []
     for bubble in bubbles:
         lat, lon = wgs84_to_gcj02(bubble["lat"], bubble["lon"]) if gcj02 else (bubble["lat"], bubble["lon"])
@@ -300,25 +275,21 @@ def _prepared_bubbles(bubbles: list[dict], misplaced: set[int], *, gcj02: bool) 
 
 def _prepared_counties(counties: dict, *, gcj02: bool) -> dict:
     features = _prepared(counties["features"], gcj02=gcj02)
-    for feature in features:
-        if gcj02:
-            lon, lat = feature["properties"]["label"]
-            lat, lon = wgs84_to_gcj02(lat, lon)
-            feature["properties"]["label"] = [round(lon, 5), round(lat, 5)]
+    for properties in (feature["properties"] for feature in features if gcj02):  # the names' places too
+        lat, lon = wgs84_to_gcj02(properties["label"][1], properties["label"][0])
+        properties["label"] = [round(lon, 5), round(lat, 5)]
     return {"type": "FeatureCollection", "features": features}
 
 
 def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | None = None,
               bubbles: list[dict] = (), misplaced: set[int] = frozenset(), tiles: str = "none", tiles_url: str = "",
               token: str = "", links: bool = True) -> folium.Map:
-    """The map: the county outlines with their names and a choropleth to choose (总投资/项目数/开工率), one bubble
-    per park at city zoom, parks grouped by industry (their zone), projects by stage past the detail zoom, a legend
-    and a layer control.
+    """The map: county outlines and names, a choropleth to choose, one bubble per park at city zoom, parks by
+    industry (their zone), projects by stage past the detail zoom, a legend and a layer control.
 
-    ``parks`` and ``counties`` are FeatureCollections, ``bubbles`` the park summaries from maps.summaries and
-    ``projects`` the points from maps.queries, with raw text; it is escaped here before folium sees it.
-    ``misplaced`` holds the ids of parks placed outside their county (位置待核实). With ``tiles="gaode"`` every
-    vertex is shifted WGS-84 → GCJ-02."""
+    ``parks``/``counties`` are FeatureCollections, ``bubbles`` from maps.summaries, ``projects`` from maps.queries,
+    with raw text, escaped here; ``misplaced`` the parks outside their county (位置待核实). With ``tiles="gaode"``
+    every vertex is shifted WGS-84 → GCJ-02."""
     gcj02 = tiles == "gaode"
     # Quarter zoom steps: the city fills the frame instead of a whole step smaller.
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,

@@ -4,7 +4,7 @@
    already escaped for HTML by the server. */
 var sanmingLayers = (function () {
   var DETAIL_ZOOM = 11;
-  var LABELLED = 6;  // the bubbles (largest first) whose label stays on the map
+  var LABELLED = 6;  // the bubbles (largest first) whose label stays on the map; half as many on a phone
   var PALETTE = ['#eff3ff', '#bdd7e7', '#6baed6', '#3182bd', '#08519c'];
   var config = {stageColors: {}, stageLabels: {}, links: true};
   var counties = null;
@@ -44,8 +44,9 @@ var sanmingLayers = (function () {
   function outlines(data, map) {
     counties = data;
     var group = L.featureGroup();
-    L.geoJSON(data, {pane: pane(map, 'sanmingOutlines', 390), interactive: false,
-                     style: function () { return {color: '#495057', weight: 1.5, fill: false}; } }).addTo(group);
+    var shapes = L.geoJSON(data, {pane: pane(map, 'sanmingOutlines', 390), interactive: false,
+                                  style: function () { return {color: '#495057', weight: 1.5, fill: false}; } }).addTo(group);
+    if (data.features.length) { map.fitBounds(shapes.getBounds(), {padding: [8, 8]}); }  // the city, not the box round it
     data.features.forEach(function (f) {
       L.marker([f.properties.label[1], f.properties.label[0]], {interactive: false, keyboard: false,
         icon: L.divIcon({className: 'sanming-county-label', html: f.properties.name, iconSize: null})}).addTo(group);
@@ -115,14 +116,14 @@ var sanmingLayers = (function () {
   /* One bubble per park, sized by total investment, with its name, 项目数 and 总投资: written beside the largest
      LABELLED bubbles (more would cover each other at city zoom), shown on hover for the others. */
   function bubbles(list, map) {
-    var group = L.featureGroup(), top = 1;
+    var group = L.featureGroup(), top = 1, labelled = map.getSize().x < 576 ? LABELLED / 2 : LABELLED;
     list.forEach(function (b) { top = Math.max(top, b.investment); });
     list.forEach(function (b, rank) {
       var marker = L.circleMarker([b.lat, b.lon], {
         radius: 8 + 22 * Math.sqrt(b.investment / top), weight: b.misplaced ? 2.5 : 1.5,
         color: b.misplaced ? '#dc3545' : '#ffffff', fillColor: b.id ? '#fd7e14' : '#6c757d', fillOpacity: 0.75});
       marker.bindTooltip(b.name + '<br>' + b.count + ' 个 · ' + money(b.investment),
-                         {permanent: rank < LABELLED, direction: 'right', className: 'sanming-bubble-label'});
+                         {permanent: rank < labelled, direction: 'right', className: 'sanming-bubble-label'});
       marker.bindPopup(function () { return parkPopup(b, map); });
       marker.sanmingBubble = b;
       marker.addTo(group);

@@ -295,7 +295,8 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | Non
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
                       attribution_control=tiles != "none", height="100%", zoom_snap=0.25, zoom_delta=0.5)
     _add_tiles(fmap, tiles, tiles_url, token)
-    fmap.fit_bounds(BOUNDS)
+    if not (counties and counties["features"]):
+        fmap.fit_bounds(BOUNDS)  # else the outlines fit the map to the city, unanimated (a zoom in flight drops others)
     fmap.get_root().header.add_child(folium.Element(_inline_css(str(LAYERS_CSS))))
     _Helpers(links).add_to(fmap)
     fmap.sanming_slots = {}  # slot → JSON, filled in by _page

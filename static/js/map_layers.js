@@ -46,7 +46,7 @@ var sanmingLayers = (function () {
     var group = L.featureGroup();
     var shapes = L.geoJSON(data, {pane: pane(map, 'sanmingOutlines', 390), interactive: false,
                                   style: function () { return {color: '#495057', weight: 1.5, fill: false}; } }).addTo(group);
-    if (data.features.length) { map.fitBounds(shapes.getBounds(), {padding: [8, 8]}); }  // the city, not the box round it
+    if (data.features.length) { map.fitBounds(shapes.getBounds(), {padding: [8, 8], animate: false}); }  // the city, not the box round it
     data.features.forEach(function (f) {
       L.marker([f.properties.label[1], f.properties.label[0]], {interactive: false, keyboard: false,
         icon: L.divIcon({className: 'sanming-county-label', html: f.properties.name, iconSize: null})}).addTo(group);

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, String, func, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
 
 from core.auth.models import County, User
 from core.db import db
@@ -23,47 +23,52 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def county_collection(user: User, filters: ListFilters, today: dt.date) -> dict:
+def project_groups(user: User, filters: ListFilters, today: dt.date) -> list:
+    """One scan of the user's filtered projects for both the counties' figures and the bubbles: the dashboard's
+    figure columns per park, county, stage and whether signed."""
+    query, _light = filtered_projects(user, filters, today)
+    signed = Project.sign_date.is_not(None)
+    return db.session.execute(query.with_only_columns(
+        Project.park_id, Project.county_code, type_coerce(Project.stage, String).label("stage"),
+        signed.label("is_signed"), *signed_figure_columns())
+        .group_by(Project.park_id, Project.county_code, Project.stage, signed)).all()
+
+
+def county_collection(user: User, filters: ListFilters, today: dt.date, groups: list | None = None) -> dict:
     """One feature per current county with an outline (code, name, WGS-84 geometry) carrying the figures of the
     user's filtered signed projects there: 签约项目数, 总投资 (万元), 开工率, 投产率 (as on the dashboard)."""
-    query, _light = filtered_projects(user, filters, today)
-    rows = db.session.execute(query.where(Project.sign_date.is_not(None))
-                              .with_only_columns(Project.county_code, *signed_figure_columns())
-                              .group_by(Project.county_code))
-    figures = {row.county_code: row for row in rows}
+    figures: dict[str, dict] = {}
+    for row in groups if groups is not None else project_groups(user, filters, today):
+        if row.is_signed:
+            county = figures.setdefault(row.county_code, dict.fromkeys((*_FIGURES, "total_investment"), 0))
+            for key in _FIGURES:
+                county[key] += getattr(row, key)
+            county["total_investment"] += row.total_investment or 0
     counties = db.session.execute(select(County.code, County.name, County.seat_lat, County.seat_lon,
                                          County.outline_geojson)
                                   .where(County.successor_code.is_(None), County.outline_geojson.is_not(None))
                                   .order_by(County.position, County.code))
     features = []
     for code, name, seat_lat, seat_lon, outline in counties:
-        row = figures.get(code)
-        counts = {key: getattr(row, key) if row else 0 for key in _FIGURES}
+        counts = figures.get(code) or dict.fromkeys((*_FIGURES, "total_investment"), 0)
         features.append({"type": "Feature", "geometry": outline_geometry(outline), "properties": {
-            "code": code, "name": name, **counts,
-            "total_investment": float(row.total_investment) if row else 0.0,
+            "code": code, "name": name, **counts, "total_investment": float(counts["total_investment"]),
             "start_rate": _rate(counts["contracts_started"], counts["contracts"]),
             "production_rate": _rate(counts["producing"], counts["signed"]),
             "label": [seat_lon, seat_lat]}})  # where the name is written: the county seat
     return {"type": "FeatureCollection", "features": features}
 
 
-def park_bubbles(user: User, filters: ListFilters, today: dt.date) -> list[dict]:
+def park_bubbles(user: User, filters: ListFilters, today: dt.date, groups: list | None = None) -> list[dict]:
     """One bubble per park holding some of the user's filtered projects, at the park's point; projects outside any
     park (or in a park with no position) summed at their county seat, as the project layers place them. Each
     bubble: id (the park's, or None), name, county, zone, lat, lon, count, investment (万元), by stage, open
     blockers."""
     query, _light = filtered_projects(user, filters, today)
-    scoped = query.with_only_columns(Project.id, Project.park_id, Project.county_code, Project.stage,
-                                     Project.total_investment).subquery()
-    rows = db.session.execute(
-        select(scoped.c.park_id, scoped.c.county_code, type_coerce(scoped.c.stage, String), func.count(),
-               type_coerce(func.coalesce(func.sum(scoped.c.total_investment), 0), Float))
-        .group_by(scoped.c.park_id, scoped.c.county_code, scoped.c.stage))
     blockers = db.session.execute(
-        select(scoped.c.park_id, scoped.c.county_code, func.count(Blocker.id))
-        .join(Blocker, Blocker.project_id == scoped.c.id).where(Blocker.closed_at.is_(None))
-        .group_by(scoped.c.park_id, scoped.c.county_code)).all()
+        query.with_only_columns(Project.park_id, Project.county_code, func.count(Blocker.id))
+        .join(Blocker, Blocker.project_id == Project.id).where(Blocker.closed_at.is_(None))
+        .group_by(Project.park_id, Project.county_code)).all()
     parks = {row.id: row for row in db.session.execute(
         select(Park.id, Park.name, Park.lat, Park.lon, County.name.label("county"), Zone.name.label("zone"))
         .join(County, Park.county_code == County.code).outerjoin(Zone, Park.zone_id == Zone.id))}
@@ -84,12 +89,12 @@ def park_bubbles(user: User, filters: ListFilters, today: dt.date) -> list[dict]
             return None  # no place on the map: counted as unplaced, as the project layers do
         return bubbles.setdefault(key, {**new, "count": 0, "investment": 0.0, "by_stage": {}, "blockers": 0})
 
-    for park_id, county_code, stage, count, investment in rows:
-        bubble = bubble_for(park_id, county_code)
-        if bubble is not None:
-            bubble["count"] += count
-            bubble["investment"] = round(bubble["investment"] + investment, 2)
-            bubble["by_stage"][stage] = bubble["by_stage"].get(stage, 0) + count
+    for row in groups if groups is not None else project_groups(user, filters, today):
+        bubble = bubble_for(row.park_id, row.county_code)
+        if bubble is not None:  # every project, signed or not (the map shows them all)
+            bubble["count"] += row.signed
+            bubble["investment"] = round(bubble["investment"] + float(row.total_investment or 0), 2)
+            bubble["by_stage"][row.stage] = bubble["by_stage"].get(row.stage, 0) + row.signed
     for park_id, county_code, count in blockers:
         bubble = bubble_for(park_id, county_code)
         if bubble is not None:

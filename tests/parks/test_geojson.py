@@ -240,3 +240,17 @@ def test_a_point_is_exactly_two_or_three_numbers(extra):
         ring = [list(p) for p in SQUARE]
         ring[1] = point
         assert "不是 [经度, 纬度] 的坐标" in refusal(polygon_with(ring))
+
+
+def test_point_in_geometry_respects_holes_and_every_part():
+    from parks.geojson import point_in_geometry
+
+    outer = [[117.0, 26.0], [118.0, 26.0], [118.0, 27.0], [117.0, 27.0], [117.0, 26.0]]
+    hole = [[117.4, 26.4], [117.6, 26.4], [117.6, 26.6], [117.4, 26.6], [117.4, 26.4]]
+    island = [[116.5, 25.6], [116.7, 25.6], [116.7, 25.8], [116.5, 25.6]]
+    geometry = {"type": "MultiPolygon", "coordinates": [[outer, hole], [island]]}
+    assert point_in_geometry(117.2, 26.2, geometry)
+    assert not point_in_geometry(117.5, 26.5, geometry)  # in the hole
+    assert point_in_geometry(116.65, 25.65, geometry)  # in the second part
+    assert not point_in_geometry(118.5, 26.5, geometry)
+    assert point_in_geometry(117.2, 26.2, {"type": "Polygon", "coordinates": [outer, hole]})

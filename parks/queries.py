@@ -119,6 +119,7 @@ def outline_geometry(text: str) -> dict:
     return json.loads(text)
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred point-in-polygon steps each, asked on every map build
 def outside_county(lat: float | None, lon: float | None, outline: str | None) -> bool:
     """位置待核实: a park's point lies outside its county's outline (False while either is unknown)."""
     return lat is not None and lon is not None and bool(outline) \

@@ -1,4 +1,4 @@
-"""Making the database's text inert in the map page: as HTML, inside a JS template literal and in folium's Jinja pass."""
+"""Making the database's text inert in the map page: as HTML, in a JS template literal, in folium's Jinja pass."""
 from __future__ import annotations
 
 import json

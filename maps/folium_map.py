@@ -218,7 +218,8 @@ class _LayerScript(folium.MacroElement):
 
 def _legend_html(industries: list[tuple[str, str]]) -> str:
     def swatch(color, label, round_=True):
-        return f'<div><span class="sanming-{"dot" if round_ else "swatch"}" style="background:{color}"></span>{label}</div>'
+        kind = "dot" if round_ else "swatch"
+        return f'<div><span class="sanming-{kind}" style="background:{color}"></span>{label}</div>'
 
     parts = ["<strong>园区汇总（城市视图）</strong>", swatch("#fd7e14", "园区：项目数与总投资"),
              swatch("#6c757d", "园区外项目（县城）"), "<div>圆大小：总投资；放大后显示各项目</div>",

@@ -91,7 +91,7 @@ def park_bubbles(user: User, filters: ListFilters, today: dt.date, groups: list 
 
     for row in groups if groups is not None else project_groups(user, filters, today):
         bubble = bubble_for(row.park_id, row.county_code)
-        if bubble is not None:  # every project, signed or not (the map shows them all)
+        if bubble is not None:  # every project, signed or not (the map shows them all): "signed" is the group's count
             bubble["count"] += row.signed
             bubble["investment"] = round(bubble["investment"] + float(row.total_investment or 0), 2)
             bubble["by_stage"][row.stage] = bubble["by_stage"].get(row.stage, 0) + row.signed

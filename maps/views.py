@@ -58,7 +58,8 @@ def _build(filters: ListFilters, today: dt.date, *, links: bool):
     points, _unplaced = queries.project_points(current_user, filters, today)
     config = current_app.config
     groups = summaries.project_groups(current_user, filters, today)  # one scan for the counties and the bubbles
-    return folium_map.build_map(parks, points, counties=summaries.county_collection(current_user, filters, today, groups),
+    counties = summaries.county_collection(current_user, filters, today, groups)
+    return folium_map.build_map(parks, points, counties=counties,
                                 bubbles=summaries.park_bubbles(current_user, filters, today, groups),
                                 misplaced=parks_outside_county(), tiles=config["MAP_TILES"],
                                 tiles_url=config["MAP_TILES_URL"], token=config["TIANDITU_TOKEN"], links=links)

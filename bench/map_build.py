@@ -1,4 +1,5 @@
-"""Benchmark: the map's server build time and page size, against the naive one-folium-Marker-per-project way.
+"""Benchmark: the map's server build time and page size, against the naive one-folium-Marker-per-project way;
+and the counties layer's GeoJSON, cold and cached.
 
 Builds a throw-away database (SQLite file by default, or BENCH_DATABASE_URL) with N demo projects,
 times /map/frame through the WSGI app in-process (the server's own work: CPU time, so other load on a shared machine
@@ -63,6 +64,24 @@ def time_map(app) -> tuple[float, float, float, int, int]:
     return cold_ms, cached_ms, revalidated_ms, len(client.get("/map/frame").get_data()), len(response.get_data())
 
 
+def time_counties(app) -> tuple[float, float, int]:
+    """Median CPU milliseconds of /api/v1/counties.geojson (outlines and each county's figures), cold and cached;
+    its gzipped bytes."""
+    client = app.test_client()
+    client.post("/login", data={"username": "bench_commerce", "password": PASSWORD})
+    gzipped = {"Accept-Encoding": "gzip"}
+    response = client.get("/api/v1/counties.geojson", headers=gzipped)
+    assert response.status_code == 200
+
+    def empty_cache():
+        with app.app_context():
+            cache.clear()
+
+    cold_ms = median_ms(lambda: client.get("/api/v1/counties.geojson", headers=gzipped), before=empty_cache)
+    cached_ms = median_ms(lambda: client.get("/api/v1/counties.geojson", headers=gzipped))
+    return cold_ms, cached_ms, len(response.get_data())
+
+
 def time_naive(app) -> float:
     """CPU seconds to build and render the map with one folium.Marker and Popup per project."""
     with app.test_request_context():
@@ -98,6 +117,9 @@ def main(sizes: list[int]) -> None:
                 note = "  (naive extrapolated from the smaller run)"
             print(f"{size:>8}  {cold_ms:>8.0f}  {cached_ms:>9.1f}  {revalidated_ms:>6.1f}  {raw / 1024:>7.0f}  "
                   f"{packed / 1024:>7.0f}  {naive_s:>8.2f}  {naive_s * 1000 / cold_ms:>9.0f}×{note}")
+            counties_cold, counties_cached, counties_bytes = time_counties(app)
+            print(f"{'':>8}  counties.geojson: cold {counties_cold:.0f} ms, cached {counties_cached:.1f} ms, "
+                  f"{counties_bytes / 1024:.0f} KB gzipped")
             with app.app_context():
                 db.engine.dispose()
     print("\nTargets with 10,000 projects: cold build ≤ 150 ms (≥ 50× the naive build), cached ≤ 5 ms, "

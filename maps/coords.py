@@ -1,4 +1,4 @@
-"""Pure geometry for the map: the WGS-84 → GCJ-02 shift and spreading projects round their spot (no Flask, no DB)."""
+"""Pure geometry for the map: the WGS-84 ⇄ GCJ-02 shift and spreading projects round their spot (no Flask, no DB)."""
 from __future__ import annotations
 
 import math
@@ -36,16 +36,27 @@ def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     return lat + d_lat, lon + d_lon
 
 
-def shift_geometry(geometry: dict) -> dict:
-    """A GeoJSON geometry with every [lon, lat] position moved to GCJ-02 (the input is not changed)."""
+def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    """(lat, lon) on GCJ-02 → WGS-84. The shift has no closed inverse; it varies so slowly (metres per km) that
+    subtracting the shift measured at the current guess converges to well under a millimetre in a few steps."""
+    w_lat, w_lon = lat, lon
+    for _ in range(6):
+        g_lat, g_lon = wgs84_to_gcj02(w_lat, w_lon)
+        w_lat, w_lon = w_lat + lat - g_lat, w_lon + lon - g_lon
+    return w_lat, w_lon
+
+
+def shift_geometry(geometry: dict, convert=wgs84_to_gcj02) -> dict:
+    """A GeoJSON geometry with every [lon, lat] position moved to GCJ-02, or by ``convert`` (lat, lon → lat, lon);
+    the input is not changed."""
     def move(coords):
         if coords and isinstance(coords[0], (int, float)):
-            lat, lon = wgs84_to_gcj02(coords[1], coords[0])
+            lat, lon = convert(coords[1], coords[0])
             return [lon, lat, *coords[2:]]
         return [move(c) for c in coords]
 
     if geometry["type"] == "GeometryCollection":
-        return {**geometry, "geometries": [shift_geometry(g) for g in geometry["geometries"]]}
+        return {**geometry, "geometries": [shift_geometry(g, convert) for g in geometry["geometries"]]}
     return {**geometry, "coordinates": move(geometry["coordinates"])}
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import folium
-import orjson
 from folium.template import Template
 from xstatic.pkg import leaflet
 
@@ -19,12 +16,21 @@ from core.auth.reference_data import EXTENT
 from projects.stages import Stage
 
 from .coords import shift_geometry, wgs84_to_gcj02
+from .escaping import safe_text
+from .escaping import script_json as _script_json
+from .escaping import script_json_bytes as _script_json_bytes
 from .queries import LIGHT_LABELS, STAGE_LABELS, ProjectPoint
+from .tiles import tile_layers
 
 # The map opens on the city's extent (south-west and north-east corners), the one the queries use
 # to reject positions outside Sanming.
 BOUNDS = [[EXTENT["lat_min"], EXTENT["lon_min"]], [EXTENT["lat_max"], EXTENT["lon_max"]]]
 CENTRE = [round((EXTENT["lat_min"] + EXTENT["lat_max"]) / 2, 4), round((EXTENT["lon_min"] + EXTENT["lon_max"]) / 2, 4)]
+
+# The map's own script and styles, inlined into every page (the frame's scripts run by their digests).
+LAYERS_JS = (Path(__file__).resolve().parent.parent / "static" / "js" / "map_layers.js").read_text(encoding="utf-8")
+LAYERS_CSS = Path(__file__).resolve().parent.parent / "static" / "css" / "map_layers.css"
+CHOROPLETHS = {"investment": "总投资", "count": "项目数", "start_rate": "开工率"}
 
 # Files the map loads, served by the app at /vendor/<package>/<path> from the installed wheels.
 VENDOR_DIRS = {"leaflet": leaflet.BASE_DIR}
@@ -38,14 +44,6 @@ STAGE_COLORS = {
 }
 FALLBACK_COLOR = "#6c757d"
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
-_ORIGIN_RE = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
-
-TIANDITU_URL = "https://t{s}.tianditu.gov.cn/DataServer?T=%s_w&x={x}&y={y}&l={z}&tk=%s"
-TILE_LAYERS = {
-    "gaode": ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-              "高德地图", "1234"),
-    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "&copy; OpenStreetMap contributors", "abc"),
-}
 
 
 def configure_assets(prefix: str = "/vendor") -> None:
@@ -55,33 +53,13 @@ def configure_assets(prefix: str = "/vendor") -> None:
     folium.Map.default_css = [(name, f"{prefix}/{package}/{path}") for name, package, path in MAP_CSS]
 
 
-# One C-level pass per string: HTML's five, the three that matter inside a JS template literal, and
-# braces, because folium compiles each element's rendered script as a Jinja template ("{{ }}" would run).
-_SAFE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
-                       "\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;", "}": "&#125;"})
-_UNSAFE = re.compile(r"[&<>\"'\\`${}]")
 _DATA_SLOT = re.compile(rb"__sanming_data_\d+__")
 # folium names each element <kind>_<32 random hex digits>; the page renames them in order of appearance.
 _FOLIUM_ID = re.compile(r"(?<=[a-z])_([0-9a-f]{32})(?![0-9a-f])")
 
 
-def safe_text(value: str) -> str:
-    """Text from the database, made inert both as HTML and inside a JS template literal."""
-    return value.translate(_SAFE) if _UNSAFE.search(value) else value  # most names need nothing
-
-
 def _safe_color(value: str) -> str:
     return value if value and _COLOR_RE.fullmatch(value) else FALLBACK_COLOR
-
-
-def _script_json(data) -> str:
-    # Every string is already entity-escaped; "<" is escaped again so no "</script>" can ever form.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-
-
-def _script_json_bytes(data) -> bytes:
-    """_script_json for the big blobs: orjson writes UTF-8 (no \\u escapes) several times faster."""
-    return orjson.dumps(data).replace(b"<", b"\\u003c")
 
 
 def _prepared(features: list[dict], *, gcj02: bool) -> list[dict]:
@@ -141,12 +119,6 @@ var sanmingMap = (function () {
     return id ? '<img src="/attachments/' + Number(id) + '/thumb" alt="最新现场照片" class="sanming-popup-photo"'
       + ' style="display:block;max-width:200px;max-height:150px;margin:4px 0">' : '';
   }
-  // The park popup's capacity lines (issue 16), apart from the rest of the popup so each can change alone.
-  function capacityRows(c) {
-    if (!c || !c.confirmed_on) { return [row('可供地', '未登记')]; }
-    return [row('可供地', c.free_land), row('标准厂房', c.factory_space),
-            row('容量核实', c.confirmed_on + (c.stale ? ' <span class="badge text-bg-warning">超过90天未核实</span>' : ''))];
-  }
   return {
     projects: function (data, links) {
       var photos = data.photos || {};
@@ -186,18 +158,23 @@ var sanmingMap = (function () {
           layer.bindTooltip(function () { return p.name; });
           layer.bindPopup(function () {
             return table(p.name, [row('产业', p.industry || '—'), row('集聚区', p.zone || '—'), row('县区', p.county),
-              row('位置', p.position_confidence)].concat(capacityRows(p.capacity)), links ? '/parks/' + p.id : '');
+              row('位置', p.position_confidence)].concat(sanmingLayers.capacityRows(p.capacity)),
+              links ? '/parks/' + p.id : '');
           });
         }
       });
     }
   };
 })();
+{{ this.layers_js }}
+sanmingLayers.setup({stageColors: {{ this.stage_colors }}, stageLabels: {{ this.stage_labels }}, links: {{ this.links }}});
 {% endmacro %}
 """)
 
-    def __init__(self):
+    def __init__(self, links: bool):
         super().__init__()
+        self.layers_js = LAYERS_JS
+        self.links = "true" if links else "false"
         self.stage_colors = _script_json({stage.value: color for stage, color in STAGE_COLORS.items()})
         self.stage_labels = _script_json({code: safe_text(label) for code, label in STAGE_LABELS.items()})
         self.light_labels = _script_json({code: safe_text(label) for code, label in LIGHT_LABELS.items()})
@@ -225,84 +202,94 @@ sanmingMap.{{ this.kind }}({{ this.slot }}, {{ this.links }}).addTo({{ this._par
         self.links = "true" if links else "false"
 
 
-class _Legend(folium.MacroElement):
+class _LayerScript(folium.MacroElement):
+    """A statement of static/js/map_layers.js on ``{parent}`` (this layer) and ``{map}``; its ``{data}`` goes in a
+    slot filled after folium has rendered (see _DataBlob)."""
+
     _template = Template("""
 {% macro script(this, kwargs) %}
-(function () {
-  var legend = L.control({position: 'bottomright'});
-  legend.onAdd = function () {
-    var div = L.DomUtil.create('div', 'sanming-legend');
-    div.style.cssText = 'background:#fff;padding:6px 8px;border-radius:4px;font-size:12px;line-height:18px;box-shadow:0 1px 4px rgba(0,0,0,.3)';
-    div.innerHTML = {{ this.html }};
-    return div;
-  };
-  legend.addTo({{ this._parent.get_name() }});
-})();
+{{ this.code.replace('{parent}', this._parent.get_name()).replace('{map}', this.map_name) }}
 {% endmacro %}
 """)
 
-    def __init__(self, industries: list[tuple[str, str]]):
+    def __init__(self, code: str, map_name: str, data=None, slots: dict[bytes, bytes] | None = None):
         super().__init__()
-
-        def swatch(color, label, round_=True):
-            radius = "50%" if round_ else "2px"
-            return (f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:{radius};'
-                    f'background:{color};margin-right:4px"></span>{label}</div>')
-
-        parts = ["<strong>项目阶段</strong>"] + [swatch(color, stage.label) for stage, color in STAGE_COLORS.items()]
-        parts += ["<div>红色描边：逾期（红灯）</div>", "<div>圆点大小：总投资</div>"]
-        if industries:
-            parts += ["<strong>园区（按产业）</strong>"] + [swatch(color, name, False) for name, color in industries]
-        self.html = _script_json("".join(parts))
+        if data is not None:
+            slot = f"__sanming_data_{len(slots)}__"
+            slots[slot.encode()] = _script_json_bytes(data)
+            code = code.replace("{data}", slot)
+        self.code, self.map_name = code, map_name
 
 
-def _tile_layers(tiles: str, tiles_url: str, token: str) -> list[tuple[str, str, str, str]]:
-    """The basemap's layers as (URL template, attribution, name, subdomains); none for ``tiles="none"``."""
-    if tiles == "local":
-        return [(tiles_url, "内网底图", "底图", "abc")]
-    if tiles == "tianditu":
-        return [(TIANDITU_URL % (layer, token), "天地图", name, "01234567")
-                for layer, name in (("vec", "天地图"), ("cva", "天地图注记"))]
-    if tiles in TILE_LAYERS:
-        url, attr, subdomains = TILE_LAYERS[tiles]
-        return [(url, attr, "底图", subdomains)]
-    return []
+def _legend_html(industries: list[tuple[str, str]]) -> str:
+    def swatch(color, label, round_=True):
+        kind = "dot" if round_ else "swatch"
+        return f'<div><span class="sanming-{kind}" style="background:{color}"></span>{label}</div>'
+
+    parts = ["<strong>园区汇总（城市视图）</strong>", swatch("#fd7e14", "园区：项目数与总投资"),
+             swatch("#6c757d", "园区外项目（县城）"), "<div>圆大小：总投资；放大后显示各项目</div>",
+             "<strong>项目阶段</strong>"] + [swatch(color, stage.label) for stage, color in STAGE_COLORS.items()]
+    parts += ["<div>红色描边：逾期（红灯）</div>", "<div>圆点大小：总投资</div>"]
+    if industries:
+        parts += ["<strong>园区（按产业）</strong>"] + [swatch(color, name, False) for name, color in industries]
+    return "".join(parts)
 
 
 def _add_tiles(fmap: folium.Map, tiles: str, tiles_url: str, token: str) -> None:
-    for url, attr, name, subdomains in _tile_layers(tiles, tiles_url, token):
+    for url, attr, name, subdomains in tile_layers(tiles, tiles_url, token):
         folium.TileLayer(url, attr=attr, name=name, subdomains=subdomains, control=False).add_to(fmap)
 
 
-def tile_origins(tiles: str, tiles_url: str = "", token: str = "") -> list[str]:
-    """The origins the basemap's tiles load from, for the Content-Security-Policy's img-src.
-
-    A tile URL on the app's own host (``/tiles/...``) needs none; one that does not look like a plain
-    origin is left out rather than let into the header."""
-    origins = []
-    for url, _attr, _name, subdomains in _tile_layers(tiles, tiles_url, token):
-        for subdomain in subdomains:
-            parts = urlsplit(url.replace("{s}", subdomain))
-            origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme else parts.netloc
-            if parts.netloc and _ORIGIN_RE.fullmatch(origin):
-                origins.append(origin)
-    return list(dict.fromkeys(origins))
+def _prepared_bubbles(bubbles: list[dict], misplaced: set[int], *, gcj02: bool) -> list[dict]:
+    """The park bubbles, text escaped, those outside their county marked, on GCJ-02 for Gaode's tiles."""
+    prepared = []
+    for bubble in bubbles:
+        lat, lon = wgs84_to_gcj02(bubble["lat"], bubble["lon"]) if gcj02 else (bubble["lat"], bubble["lon"])
+        prepared.append({**bubble, "name": safe_text(bubble["name"]), "county": safe_text(bubble["county"]),
+                         "zone": safe_text(bubble["zone"]), "lat": round(lat, 5), "lon": round(lon, 5),
+                         "misplaced": bubble["id"] in misplaced})
+    return prepared
 
 
-def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none", tiles_url: str = "",
+def _prepared_counties(counties: dict, *, gcj02: bool) -> dict:
+    features = _prepared(counties["features"], gcj02=gcj02)
+    for properties in (feature["properties"] for feature in features if gcj02):  # the names' places too
+        lat, lon = wgs84_to_gcj02(properties["label"][1], properties["label"][0])
+        properties["label"] = [round(lon, 5), round(lat, 5)]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | None = None,
+              bubbles: list[dict] = (), misplaced: set[int] = frozenset(), tiles: str = "none", tiles_url: str = "",
               token: str = "", links: bool = True, photos: dict[int, int] | None = None) -> folium.Map:
-    """The map: parks grouped by industry (their zone), projects by stage, a legend and a layer control.
+    """The map: county outlines and names, a choropleth to choose, one bubble per park at city zoom, parks by
+    industry (their zone), projects by stage past the detail zoom, a legend and a layer control.
 
-    ``parks`` is a FeatureCollection and ``projects`` the points from maps.queries, with raw text; it is
-    escaped here before folium sees it. With ``tiles="gaode"`` every vertex is shifted WGS-84 → GCJ-02.
-    ``photos`` (project id → attachment id) puts each project's newest photo in its popup."""
+    ``parks``/``counties`` are FeatureCollections, ``bubbles`` from maps.summaries, ``projects`` from maps.queries,
+    with raw text, escaped here; ``misplaced`` the parks outside their county (位置待核实). With ``tiles="gaode"``
+    every vertex is shifted WGS-84 → GCJ-02. ``photos`` (project id → attachment id) puts each project's newest
+    photo in its popup."""
     gcj02 = tiles == "gaode"
+    # Quarter zoom steps: the city fills the frame instead of a whole step smaller.
     fmap = folium.Map(location=CENTRE, zoom_start=8, tiles=None, prefer_canvas=True, control_scale=True,
-                      attribution_control=tiles != "none", height="100%")
+                      attribution_control=tiles != "none", height="100%", zoom_snap=0.25, zoom_delta=0.5)
     _add_tiles(fmap, tiles, tiles_url, token)
-    fmap.fit_bounds(BOUNDS)
-    _Helpers().add_to(fmap)
+    if not (counties and counties["features"]):
+        fmap.fit_bounds(BOUNDS)  # else the outlines fit the map to the city, unanimated (a zoom in flight drops others)
+    fmap.get_root().header.add_child(folium.Element(_inline_css(str(LAYERS_CSS))))
+    _Helpers(links).add_to(fmap)
     fmap.sanming_slots = {}  # slot → JSON, filled in by _page
+    map_name, slots = fmap.get_name(), fmap.sanming_slots
+
+    if counties is not None:
+        # Base layers (one at a time): no fill, or the counties filled by one measure.
+        folium.FeatureGroup(name="县区着色：无", overlay=False).add_to(fmap)
+        outlines = folium.FeatureGroup(name="县区边界与名称", control=False).add_to(fmap)
+        _LayerScript("sanmingLayers.outlines({data}, {map}).addTo({parent});", map_name,
+                     _prepared_counties(counties, gcj02=gcj02), slots).add_to(outlines)
+        for key, label in CHOROPLETHS.items():
+            group = folium.FeatureGroup(name=f"县区着色：{label}", overlay=False, show=False).add_to(fmap)
+            _LayerScript(f"sanmingLayers.choropleth('{key}', {{map}}).addTo({{parent}});", map_name).add_to(group)
 
     by_industry: dict[str, list[dict]] = {}
     for feature in _prepared(parks["features"], gcj02=gcj02):
@@ -312,18 +299,24 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, tiles: str = "none",
         layout = features[0]["properties"]["layout"]  # 一区N园: the industry's parks read as one cluster
         name = f"园区 · {industry or '其他'}" + (f"（{layout}）" if layout else "")
         group = folium.FeatureGroup(name=name).add_to(fmap)
-        _DataBlob("parks", {"type": "FeatureCollection", "features": features}, links, fmap.sanming_slots).add_to(group)
+        _DataBlob("parks", {"type": "FeatureCollection", "features": features}, links, slots).add_to(group)
         industries.append((industry or "其他", features[0]["properties"]["color"]))
+
+    group = folium.FeatureGroup(name=f"园区汇总（{len(bubbles)}）").add_to(fmap)
+    _LayerScript("sanmingLayers.cityOnly(sanmingLayers.bubbles({data}, {map}), {parent}, {map});", map_name,
+                 _prepared_bubbles(list(bubbles), misplaced, gcj02=gcj02), slots).add_to(group)
 
     by_stage = _project_layers(projects, gcj02=gcj02)
     for stage in STAGE_COLORS:
         if stage.value in by_stage:
             group = folium.FeatureGroup(name=f"项目 · {stage.label}（{len(by_stage[stage.value])}）").add_to(fmap)
-            _DataBlob("projects", {"stage": stage.value, "rows": by_stage[stage.value],
-                                   "photos": _stage_photos(by_stage[stage.value], photos or {})}, links,
-                      fmap.sanming_slots).add_to(group)
+            rows = by_stage[stage.value]
+            _LayerScript(f"sanmingLayers.detail(sanmingMap.projects({{data}}, {'true' if links else 'false'}), "
+                         "{parent}, {map});", map_name,
+                         {"stage": stage.value, "rows": rows, "photos": _stage_photos(rows, photos or {})},
+                         slots).add_to(group)
 
-    _Legend(industries).add_to(fmap)
+    _LayerScript(f"sanmingLayers.legend({{map}}, {_script_json(_legend_html(industries))});", map_name).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 

@@ -10,15 +10,16 @@ from flask_login import current_user, login_required
 
 from core import cache, clock, logs, security
 from core.forms import field_names
+from parks.queries import parks_outside_county
 from projects.queries import ListFilters, visible_scope
 from projects.stages import Light, SignType, Stage
 
-from . import folium_map, queries
+from . import folium_map, queries, summaries, tiles
 from .forms import MapFilterForm
 
 bp = Blueprint("maps", __name__)
 GEOJSON_MIMETYPE = "application/geo+json"
-CACHED = ("maps.frame", "maps.parks_geojson", "maps.projects_geojson")
+CACHED = ("maps.frame", "maps.parks_geojson", "maps.projects_geojson", "maps.counties_geojson")
 
 
 def init_app(app):
@@ -31,7 +32,7 @@ def init_app(app):
 
 
 def _tile_origins(config) -> list[str]:
-    return folium_map.tile_origins(config["MAP_TILES"], config["MAP_TILES_URL"], config["TIANDITU_TOKEN"])
+    return tiles.tile_origins(config["MAP_TILES"], config["MAP_TILES_URL"], config["TIANDITU_TOKEN"])
 
 
 def _filters() -> tuple[MapFilterForm, ListFilters, list[str]]:
@@ -56,8 +57,12 @@ def _build(filters: ListFilters, today: dt.date, *, links: bool):
     parks, _unplaced = queries.park_map_data(filters)
     points, _unplaced = queries.project_points(current_user, filters, today)
     config = current_app.config
-    return folium_map.build_map(parks, points, tiles=config["MAP_TILES"], tiles_url=config["MAP_TILES_URL"],
-                                token=config["TIANDITU_TOKEN"], links=links,
+    groups = summaries.project_groups(current_user, filters, today)  # one scan for the counties and the bubbles
+    counties = summaries.county_collection(current_user, filters, today, groups)
+    return folium_map.build_map(parks, points, counties=counties,
+                                bubbles=summaries.park_bubbles(current_user, filters, today, groups),
+                                misplaced=parks_outside_county(), tiles=config["MAP_TILES"],
+                                tiles_url=config["MAP_TILES_URL"], token=config["TIANDITU_TOKEN"], links=links,
                                 photos=queries.latest_photos(points) if links else None)
 
 
@@ -83,10 +88,13 @@ def index():
     """Show the map page: filters, the map, its counts and the parks still without a position."""
     form, filters, ignored = _filters()
     parks, unplaced_parks = queries.park_map_data(filters)
+    misplaced = parks_outside_county()
+    misplaced_parks = list({f["properties"]["id"]: f["properties"] for f in parks["features"]
+                            if f["properties"]["id"] in misplaced}.values())
     return render_template("maps/index.html", form=form, ignored=ignored, args=_filter_args(form),
                            park_count=len({f["properties"]["id"] for f in parks["features"]}),
                            project_count=queries.project_count(current_user, filters, clock.today()),
-                           unplaced_parks=unplaced_parks)
+                           unplaced_parks=unplaced_parks, misplaced_parks=misplaced_parks)
 
 
 @bp.get("/map/frame")
@@ -145,6 +153,21 @@ def projects_geojson():
     response, details = _cached(build, GEOJSON_MIMETYPE)
     if details is not None:
         logs.event("geojson_downloaded", layer="projects", features=details["features"])
+    return response
+
+
+@bp.get("/api/v1/counties.geojson")
+@login_required
+def counties_geojson():
+    """Return the current counties' outlines (WGS-84) with the figures of the user's filtered signed projects in
+    each: signed, total_investment (万元), start_rate (开工率), production_rate (投产率)."""
+    def build(today):
+        _form, filters, ignored = _filters()
+        return _geojson_body(summaries.county_collection(current_user, filters, today), ignored)
+
+    response, details = _cached(build, GEOJSON_MIMETYPE)
+    if details is not None:
+        logs.event("geojson_downloaded", layer="counties", features=details["features"])
     return response
 
 

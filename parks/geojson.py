@@ -110,3 +110,18 @@ def _is_number(value) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an integer too large for a float is no coordinate
         return False
+
+
+def point_in_geometry(lon: float, lat: float, geometry: dict) -> bool:
+    """Whether [lon, lat] lies inside a Polygon or MultiPolygon (inside an outer ring and no hole; even-odd rule)."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    return any(_in_ring(lon, lat, rings[0]) and not any(_in_ring(lon, lat, hole) for hole in rings[1:])
+               for rings in polygons)
+
+
+def _in_ring(x: float, y: float, ring: list) -> bool:
+    inside = False
+    for (x1, y1, *_), (x2, y2, *_) in zip(ring, ring[1:] + ring[:1]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside

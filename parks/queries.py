@@ -1,8 +1,11 @@
 """Reading parks: the park list grouped by industry and zone, a park's page, the rows a form offers (retired ones
-only where already chosen), parks found by a current or former name, and the parks' current capacity."""
+only where already chosen), parks found by a current or former name, parks placed outside their county, and the
+parks' current capacity."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
@@ -10,8 +13,10 @@ from itertools import groupby
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from core.auth.models import County
 from core.db import db
 
+from .geojson import point_in_geometry
 from .models import CapacityMeasure, Chain, ChainNode, Enterprise, Industry, Park, ParkAlias, ParkCapacity, Zone
 
 _LatestCapacity = aliased(ParkCapacity)
@@ -190,3 +195,24 @@ def capacity_history(park_id: int) -> list[ParkCapacity]:
     return list(db.session.scalars(select(ParkCapacity).where(ParkCapacity.park_id == park_id)
                                    .options(selectinload(ParkCapacity.confirmed_by))
                                    .order_by(ParkCapacity.confirmed_on.desc(), ParkCapacity.id.desc())))
+
+
+@functools.lru_cache(maxsize=64)
+def outline_geometry(text: str) -> dict:
+    """A county outline's GeoJSON text, parsed once per process: the outlines are static reference data.
+    The dict is shared: read it, never change it."""
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=1024)  # a few hundred point-in-polygon steps each, asked on every map build
+def outside_county(lat: float | None, lon: float | None, outline: str | None) -> bool:
+    """位置待核实: a park's point lies outside its county's outline (False while either is unknown)."""
+    return lat is not None and lon is not None and bool(outline) \
+        and not point_in_geometry(lon, lat, outline_geometry(outline))
+
+
+def parks_outside_county() -> set[int]:
+    """The ids of the parks in use whose point lies outside their county's outline."""
+    rows = db.session.execute(select(Park.id, Park.lat, Park.lon, County.outline_geojson)
+                              .join(County, Park.county_code == County.code).where(Park.retired_at.is_(None)))
+    return {park_id for park_id, lat, lon, outline in rows if outside_county(lat, lon, outline)}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from core import clock
 from core.auth.forms import ConfirmForm
 from core.auth.models import Role
-from core import clock
 from core.auth.permissions import admin_required
 from core.auth.queries import current_counties
 from core.errors import NotAllowed
@@ -50,7 +50,8 @@ def _render_detail(park, position_form=None, boundary_form=None, capacity_form=N
         capacity_form = capacity_form or CapacityForm(formdata=None, confirmed_on=clock.today())
     # Later domains (projects) add panels here without parks importing them.
     panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
-    return render_template("parks/detail.html", park=park, position_form=position_form,
+    outside = queries.outside_county(park.lat, park.lon, park.county.outline_geojson)
+    return render_template("parks/detail.html", park=park, position_form=position_form, outside_county=outside,
                            boundary_form=boundary_form, panels=panels, history=history("park", park.id),
                            capacity=queries.capacity_of(park.id), capacity_history=queries.capacity_history(park.id),
                            capacity_form=capacity_form, today=clock.today(), stale_days=queries.CAPACITY_STALE_DAYS,

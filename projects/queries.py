@@ -205,6 +205,19 @@ def filtered_projects(user: User, filters: ListFilters, today: dt.date) -> tuple
     return query, light
 
 
+def signed_figure_columns() -> tuple:
+    """The figures leaders are judged on, as aggregates over signed projects (the dashboard's definitions):
+    签约项目数 ``signed``, 总投资 ``total_investment`` (万元); 开工率 = ``contracts_started`` ÷ ``contracts`` (first
+    signed as a contract; converted agreements do not count); 投产率 = ``producing`` ÷ ``signed``."""
+    contract_first = Project.signed_as == SignType.CONTRACT
+    return (func.count(Project.id).label("signed"),
+            func.coalesce(func.sum(Project.total_investment), 0).label("total_investment"),
+            func.count(Project.id).filter(contract_first).label("contracts"),
+            func.count(Project.id).filter(and_(contract_first, Project.actual_start.is_not(None)))
+            .label("contracts_started"),
+            func.count(Project.id).filter(Project.stage == Stage.PRODUCING).label("producing"))
+
+
 def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
     """One page of rows (column values, each with its light, county and park names) plus the count and total
     investment of the whole filtered set, kept in the cache until the next write (or the next day: lights)."""

@@ -128,6 +128,7 @@ POLICY: dict[str, Policy] = {
     "maps.export": Policy("reader", {"GET": PAGE}),
     "maps.parks_geojson": Policy("reader", {"GET": PAGE}),
     "maps.projects_geojson": Policy("reader", {"GET": PAGE}),
+    "maps.counties_geojson": Policy("reader", {"GET": PAGE}),
     "maps.vendor": Policy("public", {"GET": PAGE}),  # Leaflet's own files, as public as /static
     "ledgers.upload": Policy("editor", {"GET": PAGE, "POST": REJECTED}),  # POST: the dry-run preview, saves nothing
     "ledgers.confirm": Policy("editor", {"POST": REJECTED}),

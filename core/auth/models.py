@@ -7,7 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, enum_type, utcnow
@@ -37,6 +37,8 @@ class County(db.Model):
     seat_lat: Mapped[float | None]
     seat_lon: Mapped[float | None]
     position: Mapped[int] = mapped_column(default=0)
+    # The county's outline as a GeoJSON geometry (WGS-84), loaded by `flask seed`; none for a legacy division.
+    outline_geojson: Mapped[str | None] = mapped_column(Text)
 
     successor: Mapped[County | None] = relationship(remote_side=[code])
 

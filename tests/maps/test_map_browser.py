@@ -20,9 +20,14 @@ HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "`+alert
 COUNT_MARKERS = """() => {
   const frame = document.querySelector('.folium-map');
   const map = window[frame.id];
-  let projects = 0;
-  map.eachLayer(layer => { if (layer instanceof L.CircleMarker && layer.feature && layer.feature.properties.stage) projects++; });
-  return {ready: !!(map && map._loaded), projects};
+  const count = () => { let projects = 0, bubbles = 0, summed = 0;
+    map.eachLayer(layer => { if (layer instanceof L.CircleMarker && layer.feature && layer.feature.properties.stage) projects++;
+                             if (layer.sanmingBubble) { bubbles++; summed += layer.sanmingBubble.count; } });
+    return {projects, bubbles, summed}; };
+  const city = count();
+  map.setZoom(sanmingLayers.DETAIL_ZOOM, {animate: false});  // past the detail zoom the projects replace the bubbles
+  const detail = count();
+  return {ready: !!(map && map._loaded), city, projects: detail.projects, bubblesPastDetail: detail.bubbles};
 }"""
 
 
@@ -72,6 +77,9 @@ def test_leader_sees_the_map_with_every_filtered_project(live_server):
             state = map_frame.evaluate(COUNT_MARKERS)
             assert state["ready"], "Leaflet did not initialise"
             assert state["projects"] == expected, (query, state, expected)
+            # At city zoom no project is drawn: the park bubbles sum them all.
+            assert state["city"]["projects"] == 0 and state["city"]["summed"] == expected, (query, state)
+            assert state["bubblesPastDetail"] == 0
             if not query:
                 assert expected == 40
         # Open every project's popup in turn: hostile names show as text, nothing runs.
@@ -79,9 +87,10 @@ def test_leader_sees_the_map_with_every_filtered_project(live_server):
         map_frame = next(f for f in page.frames if "/map/frame" in f.url)
         map_frame.wait_for_selector(".leaflet-control-layers", state="attached")
         shown = "\n".join(map_frame.evaluate("""() => { const map = window[document.querySelector('.folium-map').id];
+            map.setZoom(sanmingLayers.DETAIL_ZOOM, {animate: false});
             const texts = []; map.eachLayer(l => { if (l.feature && l.feature.properties.stage) {
               l.openPopup(); texts.push(l.getPopup().getElement().innerText); } }); return texts; }"""))
-        assert all(text in shown for text in HOSTILE), "a hostile name was not shown as plain text"
+        assert all(text in shown for text in HOSTILE), f"a hostile name was not shown as plain text: {shown[:600]!r}"
         page.wait_for_timeout(300)
 
     assert dialogs == [], f"a hostile name ran as script: {dialogs}"

@@ -74,7 +74,7 @@ def test_layers_one_per_industry_and_per_stage_and_projects_sit_at_their_park(ap
     by_id = {f["properties"]["id"]: f for f in features(frame, "projects")}
     assert by_id[signed.id]["geometry"]["coordinates"] == pytest.approx([fluorine.lon, fluorine.lat], abs=1e-5)
     assert by_id[negotiating.id]["properties"]["stage"] == "negotiating"
-    assert "fitBounds" in frame and "[[25.5, 116.4], [27.1, 118.7]]" in frame
+    assert "sanmingLayers.outlines(" in frame and "map.fitBounds(shapes.getBounds()" in frame  # fitted to the city
     assert "L.control.scale()" in frame and "sanming-legend" in frame
 
 

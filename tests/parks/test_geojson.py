@@ -198,7 +198,7 @@ def test_coordinate_outside_sanming_is_refused_naming_the_extent():
     ring = [[119.30, 26.08], [119.31, 26.08], [119.31, 26.09], [119.30, 26.08]]  # 福州, not 三明
     message = refusal(polygon_with(ring))
     assert "不在三明市范围内" in message
-    assert "北纬 25.5–27.1°" in message and "东经 116.4–118.7°" in message
+    assert "北纬 25.45–27.15°" in message and "东经 116.35–118.7°" in message
     assert "颠倒" not in message
 
 
@@ -240,3 +240,17 @@ def test_a_point_is_exactly_two_or_three_numbers(extra):
         ring = [list(p) for p in SQUARE]
         ring[1] = point
         assert "不是 [经度, 纬度] 的坐标" in refusal(polygon_with(ring))
+
+
+def test_point_in_geometry_respects_holes_and_every_part():
+    from parks.geojson import point_in_geometry
+
+    outer = [[117.0, 26.0], [118.0, 26.0], [118.0, 27.0], [117.0, 27.0], [117.0, 26.0]]
+    hole = [[117.4, 26.4], [117.6, 26.4], [117.6, 26.6], [117.4, 26.6], [117.4, 26.4]]
+    island = [[116.5, 25.6], [116.7, 25.6], [116.7, 25.8], [116.5, 25.6]]
+    geometry = {"type": "MultiPolygon", "coordinates": [[outer, hole], [island]]}
+    assert point_in_geometry(117.2, 26.2, geometry)
+    assert not point_in_geometry(117.5, 26.5, geometry)  # in the hole
+    assert point_in_geometry(116.65, 25.65, geometry)  # in the second part
+    assert not point_in_geometry(118.5, 26.5, geometry)
+    assert point_in_geometry(117.2, 26.2, {"type": "Polygon", "coordinates": [outer, hole]})

@@ -3,6 +3,8 @@ and where it shows (the park page, the map's park popup); a confirmation bumps t
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,7 +16,7 @@ from core.db import db
 from parks import services
 from parks.models import CapacityMeasure, Park, ParkCapacity
 from parks.queries import capacity_history, capacity_of
-from tests.factories import make_user
+from tests.factories import make_project, make_user
 from tests.maps.helpers import features
 from tests.projects.web import new_client, page_text
 
@@ -142,6 +144,19 @@ def test_the_map_popup_carries_the_capacity(app, park):
     assert "function capacityRows" in page
     others = [p for pid, p in props.items() if pid != park.id]
     assert others and all(p["capacity"] == {} for p in others)
+
+
+def test_the_city_views_park_bubble_carries_the_capacity_too(app, park):
+    admin = make_user(Role.ADMIN)
+    make_project(admin, county_code=park.county_code, park_id=park.id)
+    services.confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("12.5")}, confirmed_on=clock.today(), by=admin)
+    db.session.commit()
+    page = new_client(app, make_user(Role.LEADER)).get("/map/frame").get_data(as_text=True)
+    match = re.search(r"sanmingLayers\.bubbles\(", page)
+    bubbles = {b["id"]: b for b in json.JSONDecoder().raw_decode(page, match.end())[0]}
+    assert bubbles[park.id]["capacity"] == {"free_land": "12.5 亩", "factory_space": "未登记",
+                                            "confirmed_on": clock.today().isoformat(), "stale": False}
+    assert "capacityRows(b.capacity)" in page  # the bubble's popup draws them
 
 
 def test_the_service_refuses_absurd_figures_whatever_calls_it(park):

@@ -102,6 +102,14 @@ def _stage_photos(rows: list[tuple], photos: dict[int, int]) -> dict[str, int]:
     return {str(row[0]): photos[row[0]] for row in rows if row[0] in photos}
 
 
+def _slot(slots: dict[bytes, bytes], content: bytes) -> str:
+    """A placeholder for ``content``, put in by _page after folium has rendered: folium compiles every element's
+    text as a Jinja template, and the map's own script and styles (30 KB) cost each cold build 20 ms that way."""
+    slot = f"__sanming_data_{len(slots)}__"  # numbered, not named: folium's names are random
+    slots[slot.encode()] = content
+    return slot
+
+
 class _Helpers(folium.MacroElement):
     """The JS that turns one GeoJSON blob into circle markers or polygons with tooltips and popups."""
 
@@ -171,9 +179,9 @@ sanmingLayers.setup({stageColors: {{ this.stage_colors }}, stageLabels: {{ this.
 {% endmacro %}
 """)
 
-    def __init__(self, links: bool):
+    def __init__(self, links: bool, slots: dict[bytes, bytes]):
         super().__init__()
-        self.layers_js = LAYERS_JS
+        self.layers_js = _slot(slots, LAYERS_JS.encode())
         self.links = "true" if links else "false"
         self.stage_colors = _script_json({stage.value: color for stage, color in STAGE_COLORS.items()})
         self.stage_labels = _script_json({code: safe_text(label) for code, label in STAGE_LABELS.items()})
@@ -197,8 +205,7 @@ sanmingMap.{{ this.kind }}({{ this.slot }}, {{ this.links }}).addTo({{ this._par
     def __init__(self, kind: str, data: dict, links: bool, slots: dict[bytes, bytes]):
         super().__init__()
         self.kind = kind
-        self.slot = f"__sanming_data_{len(slots)}__"  # numbered, not named: folium's names are random
-        slots[self.slot.encode()] = _script_json_bytes(data)
+        self.slot = _slot(slots, _script_json_bytes(data))
         self.links = "true" if links else "false"
 
 
@@ -215,9 +222,7 @@ class _LayerScript(folium.MacroElement):
     def __init__(self, code: str, map_name: str, data=None, slots: dict[bytes, bytes] | None = None):
         super().__init__()
         if data is not None:
-            slot = f"__sanming_data_{len(slots)}__"
-            slots[slot.encode()] = _script_json_bytes(data)
-            code = code.replace("{data}", slot)
+            code = code.replace("{data}", _slot(slots, _script_json_bytes(data)))
         self.code, self.map_name = code, map_name
 
 
@@ -276,9 +281,9 @@ def build_map(parks: dict, projects: list[ProjectPoint], *, counties: dict | Non
     _add_tiles(fmap, tiles, tiles_url, token)
     if not (counties and counties["features"]):
         fmap.fit_bounds(BOUNDS)  # else the outlines fit the map to the city, unanimated (a zoom in flight drops others)
-    fmap.get_root().header.add_child(folium.Element(_inline_css(str(LAYERS_CSS))))
-    _Helpers(links).add_to(fmap)
-    fmap.sanming_slots = {}  # slot → JSON, filled in by _page
+    fmap.sanming_slots = {}  # slot → JSON, script or style, filled in by _page
+    fmap.get_root().header.add_child(folium.Element(_slot(fmap.sanming_slots, _inline_css(str(LAYERS_CSS)).encode())))
+    _Helpers(links, fmap.sanming_slots).add_to(fmap)
     map_name, slots = fmap.get_name(), fmap.sanming_slots
 
     if counties is not None:

@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test test-all venv db clean
+.PHONY: run test test-all docs venv db clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,10 @@ test: venv
 
 test-all: venv
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+# The guide's screenshots (static/help/), taken by the browser test on the demo data; commit them.
+docs: venv
+	GUIDE_IMAGES=static/help $(BIN)/python -m pytest -m slow -q tests/browser/test_guide_pictures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

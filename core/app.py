@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import auth, cache, cli, clock, config, errors, inputs, logs, security, templating, views
+from core import auth, cache, cli, clock, config, errors, guide, inputs, logs, security, templating, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     auth.init_app(app)
+    guide.init_app(app)
     cli.init_app(app)
     for name in DOMAINS:
         importlib.import_module(name).init_app(app)

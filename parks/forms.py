@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.auth.reference_data import EXTENT
 from core.forms import AreaField, DateField, Form, OptionalSelectField, at_most
+from core.guide.glossary import hint
 from core.inputs import id_value
 
 from .models import CapacityMeasure, ParkKind
@@ -34,7 +35,7 @@ class PositionForm(Form):
 
 def _area(measure: CapacityMeasure) -> AreaField:
     # The field refuses what no park could hold; the service also checks the figures against each other.
-    return AreaField(measure.label, validators=[Optional()], unit=measure.unit)
+    return AreaField(measure.label, validators=[Optional()], unit=measure.unit, description=hint(measure.value))
 
 
 class CapacityForm(Form):

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from core.forms import DateField, Form, IdField, MoneyField, OptionalSelectField, at_most
+from core.guide.glossary import hint
 from core.inputs import id_value
 
 from .models import ApprovalStatus, InvestorOrigin, InvestorType
@@ -21,32 +22,32 @@ class VersionedForm(Form):
 class ProjectForm(VersionedForm):
     name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), at_most(200, "项目名称")])
     investor_name = StringField("投资方（企业名称）", validators=[DataRequired("请填写投资方。"), at_most(200, "投资方名称")])
-    investor_credit_code = StringField("统一社会信用代码", validators=[Optional(), Length(min=18, max=18, message="统一社会信用代码应为 18 位。")])
+    investor_credit_code = StringField("统一社会信用代码", validators=[Optional(), Length(min=18, max=18, message="统一社会信用代码应为 18 位。")], description=hint("credit_code"))
     investor_origin = OptionalSelectField("投资方来源", coerce=InvestorOrigin, choices=[])
     investor_type = OptionalSelectField("投资方类型", coerce=InvestorType, choices=[])
     county_code = SelectField("所属县区", choices=[], validators=[DataRequired("请选择县区。")])
     park_id = OptionalSelectField("所属园区", coerce=id_value, choices=[])
     industry_id = OptionalSelectField("产业", coerce=id_value, choices=[])
     chain_node_id = OptionalSelectField("产业链环节", coerce=id_value, choices=[])
-    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
-    fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional()])
-    land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")])
-    sign_type = OptionalSelectField("签约类型", coerce=SignType, choices=[])
+    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")], description=hint("total_investment"))
+    fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional()], description=hint("fixed_asset_investment"))
+    land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")], description=hint("land_area"))
+    sign_type = OptionalSelectField("签约类型", coerce=SignType, choices=[], description=hint("sign_type"))
     sign_date = DateField("签约日期", validators=[Optional()])
-    project_code = StringField("项目代码（前期阶段起必填）", validators=[Optional(), at_most(24, "项目代码")])
-    is_major = BooleanField("重大项目")
-    hooked_leader_id = OptionalSelectField("挂钩领导", coerce=id_value, choices=[])
-    responsible_unit = StringField("责任单位", validators=[at_most(200, "责任单位")])
-    liaison = StringField("联络员", validators=[at_most(100, "联络员")])
+    project_code = StringField("项目代码（前期阶段起必填）", validators=[Optional(), at_most(24, "项目代码")], description=hint("project_code"))
+    is_major = BooleanField("重大项目", description=hint("major"))
+    hooked_leader_id = OptionalSelectField("挂钩领导", coerce=id_value, choices=[], description=hint("hooked_leader"))
+    responsible_unit = StringField("责任单位", validators=[at_most(200, "责任单位")], description=hint("responsible_unit"))
+    liaison = StringField("联络员", validators=[at_most(100, "联络员")], description=hint("liaison"))
     planned_start = DateField("计划开工日期", validators=[Optional()])
     actual_start = DateField("实际开工日期", validators=[Optional()])
     planned_completion = DateField("计划竣工日期", validators=[Optional()])
     actual_completion = DateField("实际竣工日期", validators=[Optional()])
     planned_production = DateField("计划投产日期", validators=[Optional()])
     actual_production = DateField("实际投产日期", validators=[Optional()])
-    investment_baseline = MoneyField("月报启用前的累计完成投资（万元）", places=2, validators=[Optional()])
-    signing_event_id = OptionalSelectField("签约活动（首次签约的活动）", coerce=id_value, choices=[])
-    is_capital_increase = BooleanField("增资项目（总投资只填增资部分）")
+    investment_baseline = MoneyField("月报启用前的累计完成投资（万元）", places=2, validators=[Optional()], description=hint("investment_baseline"))
+    signing_event_id = OptionalSelectField("签约活动（首次签约的活动）", coerce=id_value, choices=[], description=hint("signing_event"))
+    is_capital_increase = BooleanField("增资项目（总投资只填增资部分）", description=hint("capital_increase"))
     notes = TextAreaField("备注", validators=[at_most(4000, "备注")])
     submit = SubmitField("保存")
 

@@ -75,6 +75,7 @@ PREVIEW_ONLY = {"ledgers.upload"}  # POST endpoints whose valid payload previews
 POLICY: dict[str, Policy] = {
     "home.index": Policy("reader", {"GET": PAGE}),
     "core.healthz": Policy("public", {"GET": PAGE}),
+    "guide.index": Policy("reader", {"GET": PAGE}),  # the user guide: every role reads all of it
     "auth.login": Policy("login", {"GET": PAGE, "POST": PAGE}),
     "auth.logout": Policy("public", {"POST": (302, LOGIN)}, saves=("user_session",)),  # ends this session
     "auth.users": Policy("admin", {"GET": PAGE, "POST": REJECTED}),

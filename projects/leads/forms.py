@@ -5,6 +5,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import AreaField, DateField, Form, MoneyField, OptionalSelectField, at_most
+from core.guide.glossary import hint
 from core.inputs import id_value
 from projects.forms import VersionedForm
 from projects.models import InvestorOrigin
@@ -15,7 +16,7 @@ from .models import FollowUpKind, LeadSource
 
 class LeadForm(VersionedForm):
     investor_name = StringField("投资方（企业名称）", validators=[DataRequired("请填写投资方。"), at_most(200, "投资方名称")])
-    investor_credit_code = StringField("统一社会信用代码", validators=[Optional(), Length(min=18, max=18, message="统一社会信用代码应为 18 位。")])
+    investor_credit_code = StringField("统一社会信用代码", validators=[Optional(), Length(min=18, max=18, message="统一社会信用代码应为 18 位。")], description=hint("credit_code"))
     contact_person = StringField("联系人", validators=[at_most(50, "联系人")])
     contact_phone = StringField("联系电话", validators=[at_most(30, "联系电话")])
     investor_origin = OptionalSelectField("投资方来源", choices=[])
@@ -71,10 +72,10 @@ class LeadStatusForm(VersionedForm):
 class LeadConvertForm(VersionedForm):
     name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), at_most(200, "项目名称")])
     county_code = SelectField("所属县区", choices=[], validators=[DataRequired("请选择县区。")])
-    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")])
-    sign_type = SelectField("签约类型", choices=[])
+    total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")], description=hint("total_investment"))
+    sign_type = SelectField("签约类型", choices=[], description=hint("sign_type"))
     sign_date = DateField("签约日期", validators=[InputRequired("请填写签约日期。")])
-    signing_event_id = OptionalSelectField("签约活动", coerce=id_value, choices=[])
+    signing_event_id = OptionalSelectField("签约活动", coerce=id_value, choices=[], description=hint("signing_event"))
     submit = SubmitField("转为签约项目")
 
     def set_choices(self, *, counties, events) -> None:

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
 from core.forms import DateField, Form, IdField, MoneyField, at_most
+from core.guide.glossary import hint
 from projects.forms import VersionedForm
 
 from .models import BlockerCategory
@@ -18,8 +19,8 @@ class ReportRowForm(Form):
         csrf = False  # the page's own form carries the token
 
     version = IdField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面后重试。")])
-    investment = MoneyField("本月完成投资（万元）", places=2, validators=[Optional()])
-    funds_arrived = MoneyField("本月到位资金（万元）", places=2, validators=[Optional()])
+    investment = MoneyField("本月完成投资（万元）", places=2, validators=[Optional()], description=hint("investment_completed"))
+    funds_arrived = MoneyField("本月到位资金（万元）", places=2, validators=[Optional()], description=hint("funds_arrived"))
     note = StringField("进展说明", validators=[at_most(1000, "进展说明")])
     no_change = BooleanField("本月无变化")
     confirm_funds = BooleanField("确认到位资金超过总投资")
@@ -36,7 +37,7 @@ class BlockerForm(VersionedForm):
     description = TextAreaField("问题描述", validators=[DataRequired("请描述存在的问题。"), at_most(2000, "问题描述")])
     department = StringField("责任部门（须协调解决的部门）", validators=[at_most(100, "责任部门")])
     due_date = DateField("期限", validators=[Optional()])
-    escalated = BooleanField("提请挂钩领导协调")
+    escalated = BooleanField("提请挂钩领导协调", description=hint("hooked_leader"))
     submit = SubmitField("登记问题")
 
     def __init__(self, *args, **kwargs):

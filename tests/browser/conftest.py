@@ -23,7 +23,8 @@ PASSWORD = "journey-" + secrets.token_hex(8)
 # username: (role, county, display name)
 USERS = {"commerce_li": ("commerce", None, "商务局李四"),
          "sanyuan_wang": ("county", OWN_COUNTY, "三元区王五"),
-         "leader_zhao": ("leader", None, "赵副市长")}
+         "leader_zhao": ("leader", None, "赵副市长"),
+         "admin_sun": ("admin", None, "系统管理员孙")}
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 

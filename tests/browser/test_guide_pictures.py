@@ -41,6 +41,7 @@ def test_the_guide_pictures_show_what_the_guide_points_at(journey, image_folder,
     for screen in (s for s in SCREENS.values() if s.role == role):
         page.goto(journey.url(screen.path.format(project=journey.site.county_project)))
         expect(page.locator(screen.selector).first).to_be_attached()
+        page.locator(screen.selector).first.scroll_into_view_if_needed()  # the picture shows what the text describes
         if screen.name == "map":
             page.locator("#map-frame").element_handle().content_frame().wait_for_function(MAP_DRAWN)
         page.screenshot(path=image_folder / f"{screen.name}-{width}.jpg", type="jpeg", quality=JPEG_QUALITY)

@@ -10,7 +10,7 @@ WEAK_SECRET_KEYS = frozenset({"", "dev", "secret", "changeme", "change-me", "dev
 MIN_SECRET_KEY_LENGTH = 32
 # psycopg waits 130 s for an unreachable host, longer than gunicorn's worker timeout.
 PG_CONNECT_TIMEOUT_S = 5
-# Basemaps the map can draw under the parks and projects (see the README's map section).
+# Basemaps the map can draw under the parks and projects (see the map section of docs/features.md).
 MAP_TILES_CHOICES = ("none", "local", "tianditu", "gaode", "osm")
 # Flask-Caching's back ends the app supports, and the short names the environment may use for them.
 CACHE_TYPES = {"filesystem": "FileSystemCache", "simple": "SimpleCache", "redis": "RedisCache", "null": "NullCache"}

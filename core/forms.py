@@ -110,47 +110,53 @@ class Form(FlaskForm):
             return field
 
 
-class MoneyField(DecimalField):
-    """An amount in 万元 (the one money rule: finite, 0 to 10^8, two places) that also accepts "1,234.5" or
-    "1234.5万元" as typed from ledgers."""
+class _Quantity(DecimalField):
+    """A number as typed from ledgers ("1,234.5", "1234.5万元"): ``noise`` (separators, the unit) is dropped, then
+    ``check`` applies the quantity's one rule (finite, its range, two places)."""
+
+    noise: re.Pattern
+    unit: str
 
     def __init__(self, label=None, validators=None, places=2, **kwargs):
         super().__init__(label, validators, places=places, **kwargs)
 
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.data = None
-        text = _MONEY_NOISE.sub("", valuelist[0] or "")
-        if text == "":
-            return
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("请输入数字（单位：万元）。") from None
-        self.data = inputs.check_money(amount, self.label.text)
-
-
-class AreaField(DecimalField):
-    """An area in 亩 or m² (the one area rule: finite, 0 to inputs.AREA_LIMITS, two places) that also accepts
-    "1,200" or "1200亩" as typed from ledgers."""
-
-    def __init__(self, label=None, validators=None, *, unit: str = "亩", **kwargs):
-        super().__init__(label, validators, places=2, **kwargs)
-        self.unit = unit
+    def check(self, value: Decimal) -> Decimal:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist):
         if not valuelist:
             return
         self.data = None
-        text = _AREA_NOISE.sub("", valuelist[0] or "")
+        text = self.noise.sub("", valuelist[0] or "")
         if text == "":
             return
         try:
-            area = Decimal(text)
+            value = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"请输入数字（单位：{self.unit}）。") from None
-        self.data = inputs.check_area(area, self.label.text, self.unit)
+        self.data = self.check(value)
+
+
+class MoneyField(_Quantity):
+    """An amount in 万元 (the one money rule: finite, 0 to 10^8, two places)."""
+
+    noise, unit = _MONEY_NOISE, "万元"
+
+    def check(self, value: Decimal) -> Decimal:
+        return inputs.check_money(value, self.label.text)
+
+
+class AreaField(_Quantity):
+    """An area in 亩 or m² (the one area rule: finite, 0 to inputs.AREA_LIMITS, two places)."""
+
+    noise = _AREA_NOISE
+
+    def __init__(self, label=None, validators=None, *, unit: str = "亩", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.unit = unit
+
+    def check(self, value: Decimal) -> Decimal:
+        return inputs.check_area(value, self.label.text, self.unit)
 
 
 class DateField(_DateField):

@@ -66,6 +66,18 @@ def run_cli(env: dict, *args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
+def demo_env(workdir: Path, *, projects: int, seed: int, leader: tuple[str, str]) -> dict[str, str]:
+    """live_env with the database built as `make run` builds it: migrated, seeded, a leader (username, password)
+    and ``projects`` demo projects."""
+    env = live_env(workdir)
+    run_cli(env, "db", "upgrade")
+    run_cli(env, "seed")
+    username, password = leader
+    run_cli(env, "users", "create", username, "--role", "leader", "--password-stdin", stdin=password + "\n")
+    run_cli(env, "demo-data", "--projects", str(projects), "--seed", str(seed))
+    return env
+
+
 def reset_schema(target: Engine | str) -> None:
     """Leave the database empty: PostgreSQL's public schema dropped and recreated, a SQLite file deleted."""
     engine = target if isinstance(target, Engine) else create_engine(target)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.harness import STEP_MS, Server, chromium, live_env, run_cli
+from tests.harness import STEP_MS, Server, chromium, demo_env
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +34,7 @@ COUNT_MARKERS = """() => {
 @pytest.fixture
 def live_server(tmp_path):
     """40 demo projects, five of them renamed to hostile text, and a leader, served by gunicorn."""
-    env = live_env(tmp_path)
-    run_cli(env, "db", "upgrade")
-    run_cli(env, "seed")
-    run_cli(env, "users", "create", USERNAME, "--role", "leader", "--password-stdin", stdin=PASSWORD + "\n")
-    run_cli(env, "demo-data", "--projects", "40", "--seed", "3")
+    env = demo_env(tmp_path, projects=40, seed=3, leader=(USERNAME, PASSWORD))
     with sqlite3.connect(tmp_path / "live.db") as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM project ORDER BY id LIMIT ?", (len(HOSTILE),))]
         for project_id, text in zip(ids, HOSTILE):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.harness import ROOT, STEP_MS, Server, chromium, live_env, run_cli
+from tests.harness import ROOT, STEP_MS, Server, chromium, demo_env
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,7 @@ CITY_STATE = """() => {
 
 @pytest.fixture
 def live_server(tmp_path):
-    env = live_env(tmp_path)
-    run_cli(env, "db", "upgrade")
-    run_cli(env, "seed")
-    run_cli(env, "users", "create", USERNAME, "--role", "leader", "--password-stdin", stdin=PASSWORD + "\n")
-    run_cli(env, "demo-data", "--projects", "300", "--seed", "5")
+    env = demo_env(tmp_path, projects=300, seed=5, leader=(USERNAME, PASSWORD))
     with Server(env, tmp_path / "gunicorn.log") as live:
         yield live.base
 

@@ -43,43 +43,25 @@ def median_ms(request, before=lambda: None) -> float:
     return statistics.median(times)
 
 
-def time_map(app) -> tuple[float, float, float, int, int]:
-    """Median CPU milliseconds of /map/frame as the commerce user, cold, cached and revalidated; the page's raw and
-    gzipped bytes."""
+def time_endpoint(app, path: str) -> tuple[float, float, float, int, int]:
+    """Median CPU milliseconds of ``path`` as the commerce user (gzip accepted, as browsers ask): cold (the cache
+    emptied first), cached and revalidated (304); its raw and gzipped bytes."""
     client = app.test_client()
     client.post("/login", data={"username": "bench_commerce", "password": PASSWORD})
     gzipped = {"Accept-Encoding": "gzip"}
-    response = client.get("/map/frame", headers=gzipped)  # warm-up (templates, connections)
+    response = client.get(path, headers=gzipped)  # warm-up (templates, connections)
     assert response.status_code == 200
 
     def empty_cache():
         with app.app_context():
             cache.clear()
 
-    cold_ms = median_ms(lambda: client.get("/map/frame", headers=gzipped), before=empty_cache)
-    cached_ms = median_ms(lambda: client.get("/map/frame", headers=gzipped))
+    cold_ms = median_ms(lambda: client.get(path, headers=gzipped), before=empty_cache)
+    cached_ms = median_ms(lambda: client.get(path, headers=gzipped))
     etag = {**gzipped, "If-None-Match": response.headers["ETag"]}
-    assert client.get("/map/frame", headers=etag).status_code == 304
-    revalidated_ms = median_ms(lambda: client.get("/map/frame", headers=etag))
-    return cold_ms, cached_ms, revalidated_ms, len(client.get("/map/frame").get_data()), len(response.get_data())
-
-
-def time_counties(app) -> tuple[float, float, int]:
-    """Median CPU milliseconds of /api/v1/counties.geojson (outlines and each county's figures), cold and cached;
-    its gzipped bytes."""
-    client = app.test_client()
-    client.post("/login", data={"username": "bench_commerce", "password": PASSWORD})
-    gzipped = {"Accept-Encoding": "gzip"}
-    response = client.get("/api/v1/counties.geojson", headers=gzipped)
-    assert response.status_code == 200
-
-    def empty_cache():
-        with app.app_context():
-            cache.clear()
-
-    cold_ms = median_ms(lambda: client.get("/api/v1/counties.geojson", headers=gzipped), before=empty_cache)
-    cached_ms = median_ms(lambda: client.get("/api/v1/counties.geojson", headers=gzipped))
-    return cold_ms, cached_ms, len(response.get_data())
+    assert client.get(path, headers=etag).status_code == 304
+    revalidated_ms = median_ms(lambda: client.get(path, headers=etag))
+    return cold_ms, cached_ms, revalidated_ms, len(client.get(path).get_data()), len(response.get_data())
 
 
 def time_naive(app) -> float:
@@ -107,7 +89,7 @@ def main(sizes: list[int]) -> None:
             # Like a gunicorn worker, which never held the demo data's generation: its leftovers out of the GC's way.
             gc.collect()
             gc.freeze()
-            cold_ms, cached_ms, revalidated_ms, raw, packed = time_map(app)
+            cold_ms, cached_ms, revalidated_ms, raw, packed = time_endpoint(app, "/map/frame")
             note = ""
             if naive_per_project is None or naive_per_project * size < NAIVE_BUDGET_S:
                 naive_s = time_naive(app)
@@ -117,7 +99,7 @@ def main(sizes: list[int]) -> None:
                 note = "  (naive extrapolated from the smaller run)"
             print(f"{size:>8}  {cold_ms:>8.0f}  {cached_ms:>9.1f}  {revalidated_ms:>6.1f}  {raw / 1024:>7.0f}  "
                   f"{packed / 1024:>7.0f}  {naive_s:>8.2f}  {naive_s * 1000 / cold_ms:>9.0f}×{note}")
-            counties_cold, counties_cached, counties_bytes = time_counties(app)
+            counties_cold, counties_cached, _revalidated, _raw, counties_bytes = time_endpoint(app, "/api/v1/counties.geojson")
             print(f"{'':>8}  counties.geojson: cold {counties_cold:.0f} ms, cached {counties_cached:.1f} ms, "
                   f"{counties_bytes / 1024:.0f} KB gzipped")
             with app.app_context():

@@ -99,7 +99,8 @@ def main(sizes: list[int]) -> None:
                 note = "  (naive extrapolated from the smaller run)"
             print(f"{size:>8}  {cold_ms:>8.0f}  {cached_ms:>9.1f}  {revalidated_ms:>6.1f}  {raw / 1024:>7.0f}  "
                   f"{packed / 1024:>7.0f}  {naive_s:>8.2f}  {naive_s * 1000 / cold_ms:>9.0f}×{note}")
-            counties_cold, counties_cached, _revalidated, _raw, counties_bytes = time_endpoint(app, "/api/v1/counties.geojson")
+            counties = time_endpoint(app, "/api/v1/counties.geojson")
+            counties_cold, counties_cached, counties_bytes = counties[0], counties[1], counties[4]
             print(f"{'':>8}  counties.geojson: cold {counties_cold:.0f} ms, cached {counties_cached:.1f} ms, "
                   f"{counties_bytes / 1024:.0f} KB gzipped")
             with app.app_context():

@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import auth, cache, cli, clock, config, errors, guide, inputs, logs, security, templating, views
+from core import api, auth, cache, cli, clock, config, errors, guide, inputs, logs, security, templating, views
 from core.db import db
 from core.extensions import bootstrap, compress, csrf, login_manager, migrate
 
@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)  # before the domains: maps adds its tile origins and asset route
 
     app.register_blueprint(views.bp)
+    api.init_app(app)  # before auth: an API call signs in by its token before the login session is looked at
     auth.init_app(app)
     guide.init_app(app)
     cli.init_app(app)

@@ -55,6 +55,10 @@ class Defaults:
     LOGIN_THROTTLE_MINUTES = 15  # failed logins count against further attempts for this long
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 10  # then that name is refused (429) until they age out
     LOGIN_MAX_FAILURES_PER_ADDRESS = 50  # and so is one client address, whatever the name
+    API_RATE_LIMIT = 600  # requests per token per API_RATE_WINDOW_SECONDS, counted in the database (429 beyond)
+    API_RATE_WINDOW_SECONDS = 60
+    API_TOKEN_DAYS = 90  # a new token's default life; at most API_TOKEN_MAX_DAYS
+    API_TOKEN_MAX_DAYS = 365
     PROXY_FIX_X_FOR = 0  # behind a reverse proxy: how many proxies' X-Forwarded-For to trust (0: none)
     # The response cache (core.cache). Blank: files under instance/cache, shared by every worker on the host and
     # kept when gunicorn recycles a worker; RedisCache when CACHE_URL names a Redis server.
@@ -87,6 +91,10 @@ ENV_SETTINGS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": int,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": int,
     "PROXY_FIX_X_FOR": int,
+    "API_RATE_LIMIT": int,
+    "API_RATE_WINDOW_SECONDS": int,
+    "API_TOKEN_DAYS": int,
+    "API_TOKEN_MAX_DAYS": int,
     "MAX_CONTENT_LENGTH": int,  # bytes; a larger request gets the 413 page
     "CACHE_TYPE": str,
     "CACHE_URL": str,
@@ -97,7 +105,8 @@ ENV_SETTINGS = {
 # Limits that make no sense below 1 (a zero idle limit would end every login at once).
 POSITIVE_SETTINGS = ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "LOGIN_THROTTLE_MINUTES",
                      "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "ATTACHMENT_PHOTO_MAX_MB",
-                     "ATTACHMENT_DOCUMENT_MAX_MB", "ATTACHMENT_PROJECT_QUOTA_MB")
+                     "ATTACHMENT_DOCUMENT_MAX_MB", "ATTACHMENT_PROJECT_QUOTA_MB", "API_RATE_LIMIT",
+                     "API_RATE_WINDOW_SECONDS", "API_TOKEN_DAYS", "API_TOKEN_MAX_DAYS")
 
 
 def load(app: Flask, overrides: dict | None) -> None:

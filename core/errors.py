@@ -49,9 +49,15 @@ MESSAGES = {
     400: ("请求有误", "提交的内容不完整或已过期，请返回后重试。"),
     403: ("无权访问", "您的账号没有访问此页面的权限。"),
     404: ("页面不存在", "您要找的页面不存在，或您无权查看。"),
+    401: ("未认证", "缺少有效的访问令牌。"),
     405: ("不支持的操作", "此页面不支持该操作。"),
     409: ("内容已被他人修改", "您编辑的内容已被他人修改，请刷新后重试。"),
+    412: ("版本已过期", "该记录已被他人修改，请以最新内容为准后重试。"),
     413: ("文件过大", "上传的文件超过了允许的大小。"),
+    415: ("不支持的内容类型", "请求体须为 JSON（Content-Type: application/json）。"),
+    422: ("输入有误", "提交的内容不符合要求，未保存。"),
+    428: ("缺少 If-Match", "修改须带 If-Match 请求头（取自上次读取时的 ETag），以免覆盖他人的修改。"),
+    429: ("请求过于频繁", "请求过于频繁，请稍后再试。"),
     500: ("服务器内部错误", "系统出现了意外错误，已记录。请稍后重试。"),
     503: ("服务暂不可用", "系统暂时无法提供服务，请稍后重试。"),
 }
@@ -75,10 +81,31 @@ def handle_stale_data(exc: StaleDataError):
 def handle_user_error(exc: UserError):
     # Reached only when no view caught it: the transaction helper has rolled back already.
     db.session.rollback()
-    return render_error(exc.status, exc.message)
+    if is_api_call() and isinstance(exc, InvalidInput):
+        return problem(422, exc.message, exc.errors)
+    return render_error(exc.status, exc.message, exc.errors)
 
 
-def render_error(code: int, message: str | None = None):
+def is_api_call() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(code: int, detail: str | None = None, errors: dict[str, str] | None = None, **extra):
+    """An API error as RFC 9457 problem details: a Chinese ``detail`` and, when the input is at fault, per field."""
+    title, default = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
+    body = {"type": "about:blank", "title": title, "status": code, "detail": detail or default}
+    if errors:
+        body["errors"] = {field: message for field, message in errors.items()}
+    body.update(extra)
+    response = current_app.json.response(body)
+    response.status_code = code
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def render_error(code: int, message: str | None = None, errors: dict[str, str] | None = None):
+    if is_api_call():
+        return problem(code, message, errors)
     title, default = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
     message = message or default
     if request.accept_mimetypes.best == "application/json":
@@ -86,10 +113,39 @@ def render_error(code: int, message: str | None = None):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+def _input_errors(messages) -> dict[str, str]:
+    """webargs' nested messages ({"json": {"name": ["..."]}}) as field → one Chinese line."""
+    flat: dict[str, str] = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path if key in ("json", "query", "headers", "form", "files", "_schema") and not path
+                     else [*path, str(key)])
+        elif isinstance(node, (list, tuple)) and node and all(isinstance(item, str) for item in node):
+            flat[".".join(path)] = "；".join(node)
+        elif isinstance(node, (list, tuple)):
+            for index, item in enumerate(node):
+                walk(item, [*path, str(index)])
+        else:
+            flat[".".join(path)] = str(node)
+
+    walk(messages or {}, [])
+    return flat
+
+
 def handle_http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
-    body, code = render_error(exc.code)
+    if is_api_call():
+        data = getattr(exc, "data", None) or {}
+        errors = _input_errors(data.get("messages")) if "messages" in data else None
+        # The API's own exceptions (core.api.base) carry a Chinese description; werkzeug's are English.
+        own = type(exc).__module__.startswith("core.")
+        body = problem(exc.code, exc.description if own else None, errors, **getattr(exc, "problem_extra", {}))
+        code = exc.code
+    else:
+        body, code = render_error(exc.code)
     # Keep what the exception says besides its body: Allow on a 405, Retry-After, WWW-Authenticate.
     headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     return body, code, headers

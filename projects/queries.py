@@ -218,18 +218,23 @@ def signed_figure_columns() -> tuple:
             func.count(Project.id).filter(Project.stage == Stage.PRODUCING).label("producing"))
 
 
-def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
-    """One page of rows (column values, each with its light, county and park names) plus the count and total
-    investment of the whole filtered set, kept in the cache until the next write (or the next day: lights)."""
-    query, light = filtered_projects(user, filters, today)
-    sort = filters.sort if filters.sort in SORTS else default_sort(user)
-    order = {
+def list_order(sort: str, light) -> list:
+    """The ORDER BY of one of SORTS (the list's and the API's), ties broken by the newest id."""
+    return {
         "updated": [Project.updated_at.desc()],
         "light": [light_rank(light).desc(), Project.updated_at.desc()],
         "investment": [Project.total_investment.desc()],
         "sign_date": [Project.sign_date.desc().nulls_last()],
         "name": [Project.name],
     }[sort] + [Project.id.desc()]
+
+
+def list_page(user: User, filters: ListFilters, page: int, today: dt.date):
+    """One page of rows (column values, each with its light, county and park names) plus the count and total
+    investment of the whole filtered set, kept in the cache until the next write (or the next day: lights)."""
+    query, light = filtered_projects(user, filters, today)
+    sort = filters.sort if filters.sort in SORTS else default_sort(user)
+    order = list_order(sort, light)
     key = cache.entry_key("projects.list_totals", visible_scope(user), astuple(filters), today)
     count, total = cache.kept_here(key, lambda: tuple(db.session.execute(query.with_only_columns(
         func.count(), func.coalesce(func.sum(Project.total_investment), 0))).one()))

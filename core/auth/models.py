@@ -91,7 +91,7 @@ class User(UserMixin, db.Model):
 
 # Bookkeeping written on every login and (coarsely) every page view: whoever compares the database
 # before and after a request to prove it saved nothing leaves these two out.
-BOOKKEEPING_TABLES = ("user_session", "login_attempt")
+BOOKKEEPING_TABLES = ("user_session", "login_attempt", "api_token_use")
 
 
 class SessionEnd(LabeledEnum):
@@ -135,6 +135,39 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(45))
     attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     succeeded: Mapped[bool]
+
+
+class ApiToken(db.Model):
+    """A personal access token for the API (core.auth.tokens): only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The secret's first characters, shown in lists so its owner can tell which one a script holds.
+    prefix: Mapped[str] = mapped_column(String(12))
+    read_only: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    use: Mapped[ApiTokenUse | None] = relationship(lazy="joined", viewonly=True)
+
+
+class ApiTokenUse(db.Model):
+    """A token's last use and its request count in the current rate-limit window: bookkeeping, one row a token."""
+
+    __tablename__ = "api_token_use"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True)
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    window_count: Mapped[int] = mapped_column(default=0)
 
 
 def burn_dummy_hash(password: str) -> None:

@@ -1,0 +1,155 @@
+"""The API's frame: the OpenAPI document, its blueprints, signing in by token, and the helpers every resource shares."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app, g, request
+from flask_login import current_user
+from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from core.auth import tokens
+from core.extensions import csrf
+
+PREFIX = "/api/v1"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PROBLEM = "application/problem+json"
+BEARER = {"bearerAuth": []}
+DESCRIPTION = """三明市招商引资项目与产业园区管理平台的数据接口。
+
+**认证**：在“我的账号”页面创建个人访问令牌（管理员可为服务账号创建，或用命令 `flask tokens create`），
+每次请求带上 `Authorization: Bearer <令牌>`。接口不接受登录会话 Cookie（地图使用的两个 GeoJSON 接口除外），
+因此没有 CSRF 问题。只读令牌只能调用 GET。
+
+**规则与页面相同**：同样的阶段关口、审计记录（操作人为令牌所属用户）和县区范围（其他县区的编号一律 404），
+领导只读。
+
+**并发**：单个资源的响应带 `ETag`（即版本号）。修改须带 `If-Match`：缺少时 428，版本过期时 412，
+412 的响应体中 `current` 为最新内容。
+
+**错误**：一律为 `application/problem+json`（RFC 9457），`detail` 为中文说明，`errors` 按字段列出问题。
+
+**限流**：每个令牌每分钟的请求数有上限（默认 600），超出时 429，并带 `Retry-After`。
+"""
+
+
+class ProblemSchema(ma.Schema):
+    """An error (RFC 9457 problem details), as every API error is written."""
+
+    type = ma.fields.String(metadata={"description": "问题类型（about:blank）"})
+    title = ma.fields.String(metadata={"description": "简短标题"})
+    status = ma.fields.Integer(metadata={"description": "HTTP 状态码"})
+    detail = ma.fields.String(metadata={"description": "中文说明"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
+                            metadata={"description": "按字段列出的问题（字段名 → 说明）；空字段名为整体问题"})
+    current = ma.fields.Dict(metadata={"description": "412 时：资源的最新内容"})
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, with errors documented as problem+json and handled by core.errors (one handler)."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+
+    def _register_error_handlers(self):
+        pass  # core.errors answers every error, the API's as problem+json
+
+    def _register_responses(self):
+        super()._register_responses()
+        for name, response in self.spec.components.responses_lazy.items():
+            content = response.get("content", {})
+            if "application/json" in content and "schema" in content["application/json"]:
+                response["content"] = {PROBLEM: content.pop("application/json")}
+            self.spec.components.responses_lazy[name] = response
+
+
+api = Api()
+TOKEN_BLUEPRINTS: set[str] = set()
+
+
+def blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """A resource's blueprint under /api/v1 (endpoints ``api_<name>.*``): token only, so no CSRF; documented."""
+    blp = Blueprint(f"api_{name}", import_name, url_prefix=PREFIX, description=description)
+    TOKEN_BLUEPRINTS.add(blp.name)
+    csrf.exempt(blp)
+    return blp
+
+
+def register(blp: Blueprint) -> None:
+    api.register_blueprint(blp)
+
+
+def init_app(app) -> None:
+    app.config.setdefault("API_TITLE", "三明市招商引资项目与产业园区管理平台 API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": DESCRIPTION},
+        "servers": [{"url": "/", "description": "本服务器"}],
+        "security": [BEARER],
+        "components": {"securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "description": "个人访问令牌（sm_ 开头）"}}},
+    })
+    api.init_app(app)
+    app.before_request(sign_in)
+
+
+class Unauthorized(HTTPException):
+    code = 401
+    description = "缺少有效的访问令牌：请在请求头中带上 Authorization: Bearer <令牌>。"
+
+    def get_headers(self, environ=None, scope=None):
+        return [("WWW-Authenticate", 'Bearer realm="api"')]
+
+
+class TooManyRequests(HTTPException):
+    code = 429
+    description = "请求过于频繁，请稍后再试。"
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.wait = wait
+
+    def get_headers(self, environ=None, scope=None):
+        return [("Retry-After", str(self.wait))]
+
+
+class ReadOnlyToken(HTTPException):
+    code = 403
+    description = "只读令牌不能修改数据。"
+
+
+def bearer_secret() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def sign_in():
+    """Before any view (and before the login session is looked at): an API call signs in by its token.
+
+    A resource blueprint takes a token only. The GeoJSON and chain endpoints the map page fetches take a token or
+    the page's login session; either way a call without one gets 401, not the login page.
+    """
+    if not request.path.startswith(PREFIX + "/") or request.endpoint in (None, "static") \
+            or request.endpoint.startswith("api-docs.") or request.endpoint.startswith("api_docs."):
+        return None
+    secret = bearer_secret()
+    token_only = request.blueprint in TOKEN_BLUEPRINTS
+    if secret is None:
+        if token_only or not current_user.is_authenticated:
+            raise Unauthorized()
+        return None
+    caller, wait = tokens.authenticate(secret)
+    if caller is None:
+        raise Unauthorized("访问令牌无效、已过期或已撤销，或其账号已停用。")
+    g._login_user = caller.user  # Flask-Login's current_user for this request: the token's owner
+    g.api_caller = caller
+    if wait:
+        raise TooManyRequests(wait)
+    if caller.read_only and request.method not in SAFE_METHODS:
+        raise ReadOnlyToken()
+    current_app.logger.debug("api call by token %s", caller.token_id)
+    return None

@@ -129,3 +129,17 @@ def rename_park(park, new_name: str, by: User):
     save_park(park, park_data(park, name=new_name), by=by)
     db.session.commit()
     return park
+
+
+def make_token(user: User, *, read_only: bool = False, name: str = "测试令牌") -> str:
+    """A live API token of ``user``, committed; returns its secret."""
+    from core.auth.tokens import create_token
+
+    _, secret = create_token(user, name, read_only=read_only)
+    db.session.commit()
+    return secret
+
+
+def bearer(secret: str, **headers) -> dict:
+    """Request headers that sign an API call in with ``secret`` (plus any others, e.g. If-Match)."""
+    return {"Authorization": f"Bearer {secret}", **{name.replace("_", "-"): value for name, value in headers.items()}}

@@ -14,26 +14,28 @@ from . import queries, rules, services
 from .models import InvestorOrigin, InvestorType
 from .stages import Light, SignType, Stage
 
-blp = base.blueprint("projects", __name__, "项目：列表、详情、登记、修改、阶段变更、协议转合同")
+blp = base.blueprint("projects", __name__, "项目",
+                     "项目：列表、详情、登记、修改（JSON merge patch）、阶段变更、协议转合同。")
 
 
 class ProjectFields(Schema):
     """What a caller may write to a project: the project form's fields, under the model's names."""
 
-    name = Text("项目名称", max_length=200, min_length=1)
-    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1)
-    investor_credit_code = Text("统一社会信用代码（18 位）", max_length=18, allow_none=True)
+    name = Text("项目名称", max_length=200, min_length=1, example="年产5万吨氟化工新材料项目")
+    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1, example="福建某新材料有限公司")
+    investor_credit_code = Text("统一社会信用代码（18 位）", max_length=18, allow_none=True,
+                                example="91350400MA2XXXXX0X")
     investor_origin = Choice(InvestorOrigin, "投资方来源", allow_none=True)
     investor_type = Choice(InvestorType, "投资方类型", allow_none=True)
-    county_code = Text("所属县区代码（县区用户只能是本县区）", max_length=6, min_length=6)
+    county_code = Text("所属县区代码（县区用户只能是本县区）", max_length=6, min_length=6, example="350404")
     park_id = Id("所属园区编号", allow_none=True)
     industry_id = Id("产业编号", allow_none=True)
     chain_node_id = Id("产业链环节编号", allow_none=True)
-    total_investment = Money("总投资")
+    total_investment = Money("总投资", example=50000)
     fixed_asset_investment = Money("其中固定资产投资", allow_none=True)
     land_area = Money("用地（亩）", allow_none=True)
     sign_type = Choice(SignType, "签约类型", allow_none=True)
-    sign_date = Date("签约日期", allow_none=True)
+    sign_date = Date("签约日期", allow_none=True, example="2026-03-18")
     project_code = Text("项目代码（前期阶段起必填）", max_length=24, allow_none=True)
     is_major = Bool("重大项目")
     hooked_leader_id = Id("挂钩领导（用户编号）", allow_none=True)
@@ -48,7 +50,7 @@ class ProjectFields(Schema):
     investment_baseline = Money("月报启用前的累计完成投资")
     signing_event_id = Id("签约活动编号", allow_none=True)
     is_capital_increase = Bool("增资项目（总投资只填增资部分）")
-    notes = Text("备注", max_length=4000, multiline=True)
+    notes = Text("备注", max_length=4000, multiline=True, example="已完成用地预审。")
 
 
 class NewProject(ProjectFields):
@@ -118,8 +120,9 @@ def dump(project) -> dict:
 @blp.arguments(ListArgs, location="query", as_kwargs=True)
 @blp.response(200, ProjectList)
 def list_projects(page: int, per_page: int, **filters):
-    """List the projects the token's user may see (a county official: their county's), with the list page's filters
-    and sorts."""
+    """项目列表
+
+    令牌所属用户能看到的项目（县区用户只有本县区的），筛选和排序与“项目”页面相同。"""
     wanted = queries.ListFilters(**{key: value for key, value in filters.items() if key != "sort"})
     sort = filters.get("sort") or queries.default_sort(current_user)
     query, light = queries.filtered_projects(current_user, wanted, clock.today())
@@ -129,7 +132,9 @@ def list_projects(page: int, per_page: int, **filters):
 @blp.get("/projects/<int:project_id>")
 @blp.response(200, ProjectOut)
 def get_project(project_id: int):
-    """Read one project (another county's is 404)."""
+    """项目详情
+
+    其他县区的项目一律 404。响应头 ETag 为版本号，修改时放入 If-Match。"""
     project = queries.get_project_or_404(project_id, current_user)
     return http.with_etag(dump(project), project.version)
 
@@ -138,8 +143,9 @@ def get_project(project_id: int):
 @blp.arguments(NewProject)
 @blp.response(201, ProjectOut)
 def create_project(data: dict):
-    """Register a project, in 签约 (default) or 在谈, through the same rules as the form; the audit names the token's
-    user."""
+    """登记项目
+
+    与页面表单同样的校验；起始阶段为“签约”（默认）或“在谈”。县区用户登记的项目总在本县区。时间线记录的操作人为令牌所属用户。"""
     stage = data.pop("stage", Stage.SIGNED)
     with transaction():
         project = services.create_project(data, by=current_user, stage=stage)
@@ -156,7 +162,9 @@ def create_project(data: dict):
 @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
                       "description": "上次读取时的 ETag"}])
 def update_project(patch: dict, project_id: int):
-    """Change the fields given (JSON merge patch: null clears a field); needs If-Match."""
+    """修改项目
+
+    JSON merge patch：只改给出的字段，null 清空该字段。须带 If-Match；版本过期时 412，响应体 current 为最新内容。"""
     def change(project, version):
         data = {field: getattr(project, field) for field in rules.EDITABLE_FIELDS}
         data.update(patch)
@@ -170,7 +178,9 @@ def update_project(patch: dict, project_id: int):
 @blp.response(200, ProjectOut)
 @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
 def change_stage(move: dict, project_id: int):
-    """Move the project to another stage, if the stage rules and gates allow it; needs If-Match."""
+    """变更阶段
+
+    与页面相同的阶段规则和关口（如进入“前期”须有项目代码）；退回、暂缓、终止须填原因。须带 If-Match。"""
     return http.versioned_change(
         lambda: _editable(project_id),
         lambda project, version: services.change_stage(project, move["to_stage"], version=version, by=current_user,
@@ -184,7 +194,9 @@ def change_stage(move: dict, project_id: int):
 @blp.response(200, ProjectOut)
 @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
 def convert(data: dict, project_id: int):
-    """协议转合同: record the day the agreement became a contract; needs If-Match."""
+    """协议转合同
+
+    记录协议转为合同的日期（计入协议转合同率）。须带 If-Match。"""
     return http.versioned_change(
         lambda: _editable(project_id),
         lambda project, version: services.convert_to_contract(project, data["contract_date"], version=version,

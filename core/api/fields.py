@@ -26,6 +26,11 @@ def _messages(**extra) -> dict:
     return {**FIELD_MESSAGES, **extra}
 
 
+def _example(kwargs: dict) -> dict:
+    """``example=`` given to a field, as the document's JSON Schema ``examples``."""
+    return {"examples": [kwargs.pop("example")]} if "example" in kwargs else {}
+
+
 class Text(fields.String):
     """Text in NFC without control characters (tab and newline only when ``multiline``), length in characters."""
 
@@ -33,7 +38,7 @@ class Text(fields.String):
 
     def __init__(self, label: str, *, max_length: int, multiline: bool = False, min_length: int = 0, **kwargs):
         self.label, self.max_length, self.multiline, self.min_length = label, max_length, multiline, min_length
-        metadata = {"description": label, "maxLength": max_length, **kwargs.pop("metadata", {})}
+        metadata = {"description": label, "maxLength": max_length, **_example(kwargs), **kwargs.pop("metadata", {})}
         if min_length:
             metadata["minLength"] = min_length
         super().__init__(metadata=metadata, **kwargs)
@@ -58,7 +63,8 @@ class Money(fields.Field):
 
     def __init__(self, label: str, **kwargs):
         self.label = label
-        metadata = {"description": f"{label}（万元，0 到 100,000,000，两位小数）", **kwargs.pop("metadata", {})}
+        metadata = {"description": f"{label}（万元，0 到 100,000,000，两位小数）", **_example(kwargs),
+                    **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -84,7 +90,8 @@ class Date(fields.Date):
 
     def __init__(self, label: str, **kwargs):
         self.label = label
-        metadata = {"description": f"{label}（{inputs.MIN_DATE} 到 {inputs.MAX_DATE}）", **kwargs.pop("metadata", {})}
+        metadata = {"description": f"{label}（{inputs.MIN_DATE} 到 {inputs.MAX_DATE}）", **_example(kwargs),
+                    **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -101,7 +108,8 @@ class Id(fields.Integer):
     default_error_messages = _messages(invalid="须为整数编号。", too_large="编号超出范围。")
 
     def __init__(self, label: str = "编号", **kwargs):
-        metadata = {"description": label, "minimum": 1, "maximum": inputs.MAX_ID, **kwargs.pop("metadata", {})}
+        metadata = {"description": label, "minimum": 1, "maximum": inputs.MAX_ID, **_example(kwargs),
+                    **kwargs.pop("metadata", {})}
         super().__init__(strict=True, metadata=metadata, **kwargs)
 
     def _validated(self, value):
@@ -120,7 +128,8 @@ class Choice(fields.String):
         self.enum_cls = enum_cls
         values = [member.value for member in enum_cls]
         listed = "；".join(f"{member.value}＝{member.label}" for member in enum_cls)
-        metadata = {"description": f"{label}：{listed}", "enum": values, **kwargs.pop("metadata", {})}
+        metadata = {"description": f"{label}：{listed}", "enum": values, **_example(kwargs),
+                    **kwargs.pop("metadata", {})}
         if kwargs.get("allow_none"):
             metadata["enum"] = [*values, None]
         super().__init__(metadata=metadata, **kwargs)

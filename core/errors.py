@@ -5,7 +5,8 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as NotFoundError
 
 from core import logs
 from core.db import db
@@ -134,9 +135,29 @@ def _input_errors(messages) -> dict[str, str]:
     return flat
 
 
+def _spurious_405(exc: HTTPException) -> bool:
+    """Whether a 405 only means "no rule took this id": werkzeug checks a rule's method before its converters, so
+    PATCH /api/v1/projects/<an id past the range> meets the GET rule of the same path first and reports 405 although
+    no rule, for any method, takes that id. Then the answer is 404, as for every other id out of range."""
+    if not isinstance(exc, MethodNotAllowed) or not exc.valid_methods:
+        return False
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in exc.valid_methods:
+        try:
+            adapter.match(request.path, method=method)
+        except NotFoundError:
+            continue
+        except HTTPException:
+            return False
+        return False
+    return True
+
+
 def handle_http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
+    if _spurious_405(exc):
+        exc = NotFoundError()
     if is_api_call():
         data = getattr(exc, "data", None) or {}
         errors = _input_errors(data.get("messages")) if "messages" in data else None

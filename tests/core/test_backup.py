@@ -33,7 +33,16 @@ from projects.reports.models import BlockerCategory
 from projects.reports.services import add_blocker, save_report
 from projects.services import add_milestone
 from tests.conftest import csrf_token_from
-from tests.factories import DEFAULT_PASSWORD, make_event, make_lead, make_project, make_user, rename_park
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    bearer,
+    make_event,
+    make_lead,
+    make_project,
+    make_token,
+    make_user,
+    rename_park,
+)
 from tests.harness import Server, live_env, run_cli
 from tests.projects.attachments import files as attachment_files
 from tests.projects.ledgers.files import ledger_bytes
@@ -52,6 +61,7 @@ def fill_every_table(app) -> None:
     A new table needs a line here: test_every_table_survives_a_backup_and_restore fails on an empty one."""
     commerce = make_user(Role.COMMERCE)  # app_user, audit_entry
     new_client(app, commerce)  # a login: user_session, login_attempt
+    app.test_client().get("/api/v1/projects", headers=bearer(make_token(commerce)))  # api_token, api_token_use
     event = make_event(by=commerce)  # signing_event
     project = make_project(by=commerce, signing_event_id=event.id)  # project, approval_item, project_event
     add_milestone(project, name="开工", planned_date=dt.date(2025, 9, 1), version=project.version,

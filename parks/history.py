@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from core import audit
@@ -20,8 +21,9 @@ class Change:
     lines: list[str]
 
 
-def history(entity: str, entity_id: int) -> list[Change]:
-    """The row's audit entries, newest first."""
+def history(entity: str, entity_id: int, *, every_county: bool = True) -> list[Change]:
+    """The row's audit entries, newest first. Without ``every_county`` (a county official reading a park's page,
+    which every county may open) the projects a move listed for review are counted, not named."""
     labels = FIELD_LABELS.get(entity, {})
     changes = []
     for entry in audit.entries_for(entity, entity_id):
@@ -35,10 +37,17 @@ def history(entity: str, entity_id: int) -> list[Change]:
         elif entry.action == "boundary_set":
             lines.append(f"边界：{data.get('polygons')} 个多边形")
         elif entry.action == "capacity_confirmed":
-            lines += [f"{label}：{value}（{data.get('confirmed_on')} 核实）" for label, value in data.get("values", {}).items()]
+            lines += [f"{label}：{value}（{data.get('confirmed_on')} 核实）"
+                      for label, value in data.get("values", {}).items()]
         if data.get("review"):
-            lines.append("列为待复核：" + "、".join(data["review"]))
+            lines.append("列为待复核：" + ("、".join(data["review"]) if every_county else _counted(data["review"])))
         changes.append(Change(at=entry.at,
                               by=entry.user.name_for_display if entry.user else "系统",
                               action=ACTIONS.get(entry.action, entry.action), lines=lines))
     return changes
+
+
+def _counted(review: list[str]) -> str:
+    """“2 个项目” for [项目“甲”（三元区）, 项目“乙”（沙县区）]: each entry starts with its kind."""
+    kinds = Counter(entry.split("“", 1)[0] for entry in review)
+    return "、".join(f"{count} 个{kind}" for kind, count in kinds.items())

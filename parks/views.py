@@ -52,7 +52,8 @@ def _render_detail(park, position_form=None, boundary_form=None, capacity_form=N
     panels = [panel(park) for panel in current_app.extensions.get("park_panels", [])]
     outside = queries.outside_county(park.lat, park.lon, park.county.outline_geojson)
     return render_template("parks/detail.html", park=park, position_form=position_form, outside_county=outside,
-                           boundary_form=boundary_form, panels=panels, history=history("park", park.id),
+                           boundary_form=boundary_form, panels=panels,
+                           history=history("park", park.id, every_county=current_user.role is not Role.COUNTY),
                            capacity=queries.capacity_of(park.id), capacity_history=queries.capacity_history(park.id),
                            capacity_form=capacity_form, today=clock.today(), stale_days=queries.CAPACITY_STALE_DAYS,
                            measures=list(CapacityMeasure),

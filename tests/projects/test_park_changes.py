@@ -199,3 +199,20 @@ def test_a_confirmation_for_another_list_or_county_is_asked_again(app):
         response = client.post(url, data={**edit_form(park(RARE_EARTH), county_code=county), "confirm_move": token})
         assert response.status_code == 400 and "确认之后新登记的项目" in page_text(response)
     assert snapshot() == before
+
+
+def test_the_parks_history_names_the_projects_under_review_only_to_those_who_see_every_county(app):
+    # The park page (and its change history) is open to every county; the review list names projects and leads.
+    admin, commerce = make_user(Role.ADMIN), make_user(Role.COMMERCE)
+    make_project(by=commerce, name="三元保密稀土项目", park_id=park(RARE_EARTH).id)
+    client = new_client(app, admin)
+    url = f"/parks/{park(RARE_EARTH).id}/edit"
+    token = input_value(client.post(url, data=edit_form(park(RARE_EARTH), county_code="350405")), "confirm_move")
+    assert client.post(url, data={**edit_form(park(RARE_EARTH), county_code="350405"),
+                                  "confirm_move": token}).status_code == 302
+    detail = f"/parks/{park(RARE_EARTH).id}"
+    for role, county in ((Role.COUNTY, "350405"), (Role.COUNTY, "350481")):
+        page = page_text(new_client(app, make_user(role, county=county)).get(detail))
+        assert "列为待复核：1 个项目" in page and "三元保密稀土项目" not in page, county
+    for reader in (commerce, make_user(Role.LEADER), admin):
+        assert "列为待复核：项目“三元保密稀土项目”（三元区）" in page_text(new_client(app, reader).get(detail))

@@ -457,6 +457,8 @@ def test_a_county_official_learns_only_that_another_countys_match_exists(as_coun
         assert page.status_code == 200 and snapshot() == before, typed
         warning = page.get_data(as_text=True).split('<div class="alert alert-warning">')[1].split("</div>")[0]
         assert "已有其他县区跟进，请联系市商务局" in warning, typed
+        # That line alone: no name, county, stage, status or id (link) of the other county's row.
+        assert warning.count("<li>") == 1 and "签约" not in warning and "新线索" not in warning, typed
         for secret in ("永安秘密投资有限公司", "永安保密项目", "永安另一家有限公司", "市局自管线索有限公司", "永安市", "href"):
             assert secret not in warning, (typed, secret)
         assert "永安秘密投资有限公司" not in page_text(page)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -17,7 +19,7 @@ from projects.reports.models import Blocker, BlockerCategory
 from projects.rules import Conflict, ProjectInvalid
 from tests.conftest import csrf_token_from
 from tests.factories import make_project, make_user
-from tests.projects.web import changed_tables, new_client, page_text, snapshot
+from tests.projects.web import changed_tables, new_client, page_text, project_form_data, snapshot
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
@@ -187,6 +189,27 @@ def test_blocker_routes_add_close_and_refuse_bad_input(app, staff):
                            data={"version": fresh(Project, project.id).version, "closing_note": "再关一次"})
     assert response.status_code == 400 and "该问题已经关闭。" in page_text(response)
     assert fresh(Blocker, blocker.id).closing_note == "已接入"
+
+
+def test_a_control_character_typed_by_a_county_official_is_refused_and_the_city_exports_still_build(app, staff):
+    # Issue #12, case 1: a vertical tab in a blocker made /reports/briefing a 500 for every role, and a NUL in a
+    # project name made /ledgers/export a file Excel could not open.
+    official = make_user(Role.COUNTY, county=SANYUAN)
+    project = make_project(staff, county_code=SANYUAN, name="三元氟化工项目")
+    client = new_client(app, official)
+    before = snapshot()
+    response = client.post(f"/projects/{project.id}/blockers", data={
+        "version": project.version, "category": "land", "description": "用地\x0b指标", "department": "国土\x00"})
+    assert response.status_code == 400
+    assert "“问题描述”含有不可见的控制字符（U+000B）" in page_text(response)
+    response = client.post(f"/projects/{project.id}/edit", data=project_form_data(project, name="三元\x00项目"))
+    assert response.status_code == 400 and "“项目名称”含有不可见的控制字符（U+0000）" in page_text(response)
+    assert changed_tables(before, snapshot()) == []
+    commerce = new_client(app, staff)
+    for path in ("/reports/briefing", "/ledgers/export"):
+        download = commerce.get(path)
+        assert download.status_code == 200, path
+        openpyxl.load_workbook(io.BytesIO(download.data))
 
 
 def test_blocker_routes_are_scoped(app, staff):

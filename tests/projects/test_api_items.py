@@ -24,8 +24,6 @@ from tests.projects.api_calls import (
 
 pytestmark = pytest.mark.usefixtures("project_ref")
 
-TODAY = dt.date(2025, 7, 15)
-
 
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):

@@ -352,6 +352,16 @@ def milestone_or_404(project: Project, milestone_id: int) -> Milestone:
     return milestone
 
 
+def approval_items_of(project: Project) -> Select:
+    """A project's approval items in the project page's order."""
+    return (select(ApprovalItem).where(ApprovalItem.project_id == project.id)
+            .order_by(ApprovalItem.position, ApprovalItem.id).options(joinedload(ApprovalItem.type)))
+
+
+def milestones_of(project: Project) -> Select:
+    return select(Milestone).where(Milestone.project_id == project.id).order_by(Milestone.planned_date, Milestone.id)
+
+
 def approval_types() -> list[ApprovalItemType]:
     return list(db.session.scalars(select(ApprovalItemType).order_by(ApprovalItemType.position)))
 

@@ -1,9 +1,9 @@
-"""Reading reports and blockers: who must report for a month, the counties' board, missing reports, open blockers."""
+"""Reading reports and blockers: who must report for a month, the counties' board, a project's reports and blockers."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
@@ -71,7 +71,22 @@ def missing_reports(user: User, month: dt.date, *, limit: int = 50):
         .with_only_columns(func.count()).order_by(None))
 
 
+def reports_of(project: Project) -> Select:
+    """A project's monthly reports, the latest month first."""
+    return select(ProgressReport).where(ProgressReport.project_id == project.id).order_by(ProgressReport.month.desc())
+
+
+def month_report(project: Project, month: dt.date) -> ProgressReport | None:
+    return db.session.scalar(select(ProgressReport).where(ProgressReport.project_id == project.id,
+                                                          ProgressReport.month == month))
+
+
 # ---- Blockers and the to-do page ----
+
+def blockers_of(project: Project) -> Select:
+    """A project's blockers, open and closed, the latest first (as the project page lists them)."""
+    return select(Blocker).where(Blocker.project_id == project.id).order_by(Blocker.id.desc())
+
 
 def open_blockers(user: User, *, park_id: int | None = None, leader_id: int | None = None, limit: int = 50):
     query = (select(Blocker).join(Project, Blocker.project_id == Project.id).where(Blocker.closed_at.is_(None))

@@ -15,6 +15,7 @@ from projects.models import EventKind, Project
 from projects.rules import ProjectInvalid
 from projects.stages import Stage
 
+from . import queries
 from .models import Blocker, BlockerCategory, ProgressReport
 
 REPORTING_STAGES = (Stage.SIGNED, Stage.APPROVAL, Stage.STARTED, Stage.COMPLETED, Stage.PRODUCING)
@@ -52,8 +53,7 @@ def save_report(project: Project, month: dt.date, *, investment: Decimal | None,
         raise ProjectInvalid({"investment": "金额不能为负数。"})
     if not no_change and investment == 0 and funds_arrived == 0 and not note:
         raise ProjectInvalid({"note": "请填写本月完成投资、到位资金或进展说明，或勾选“本月无变化”。"})
-    report = db.session.scalar(select(ProgressReport).where(ProgressReport.project_id == project.id,
-                                                            ProgressReport.month == month))
+    report = queries.month_report(project, month)
     old_funds = report.funds_arrived if report else Decimal("0")
     if project.funds_arrived - old_funds + funds_arrived > project.total_investment and not confirm_funds_over_total:
         raise FundsOverTotal(project, project.funds_arrived - old_funds + funds_arrived)

@@ -219,7 +219,8 @@ def test_follow_up_and_status_rules_are_the_pages(client, users):
     url = f"/api/v1/leads/{lead.id}"
     before = snapshot()
     tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
-    future = client.post(f"{url}/follow-ups", headers=headers, json={"date": tomorrow, "kind": "visit", "summary": "走访"})
+    future = client.post(f"{url}/follow-ups", headers=headers,
+                         json={"date": tomorrow, "kind": "visit", "summary": "走访"})
     assert future.status_code == 422 and future.get_json()["errors"] == {"date": "跟进日期不能晚于今天。"}
     match = {"If-Match": f'"{version}"'}
     skip = client.post(f"{url}/status", headers={**headers, **match}, json={"status": "negotiating"})
@@ -289,8 +290,9 @@ def test_audit_names_the_tokens_user(client, users):
     headers = bearer(official)
     created = client.post("/api/v1/leads", headers=headers, json={"investor_name": "审计测试有限公司", "source": "fund"})
     lead_id = created.get_json()["id"]
-    client.patch(f"/api/v1/leads/{lead_id}", data=json.dumps({"referrer": "商会"}),
-                 headers={**headers, "If-Match": created.headers["ETag"], "Content-Type": "application/merge-patch+json"})
+    patch = {**headers, "If-Match": created.headers["ETag"], "Content-Type": "application/merge-patch+json"}
+    changed = client.patch(f"/api/v1/leads/{lead_id}", data=json.dumps({"referrer": "商会"}), headers=patch)
+    assert changed.status_code == 200
     reread()
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "lead",
                                                           AuditEntry.entity_id == str(lead_id))).all()

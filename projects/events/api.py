@@ -13,24 +13,26 @@ from core.transaction import transaction
 
 from . import queries, services
 
-blp = base.blueprint("events", __name__, "签约活动：列表、详情（签约项目的转化情况）、新建、修改")
+blp = base.blueprint("events", __name__, "签约活动",
+                     "签约活动：列表、详情（在此签约的项目的转化情况）、新建、修改（JSON merge patch）。")
 FIELDS = ("name", "date", "place", "organiser", "county_code", "notes")
 
 
 class EventFields(Schema):
     """What a caller may write to a signing event: the event form's fields."""
 
-    name = Text("活动名称（不可重复）", max_length=100, min_length=1)
-    date = Date("日期")
-    place = Text("地点", max_length=100)
-    organiser = Text("主办单位", max_length=100)
-    county_code = Text("县区自办活动时的县区代码（可为 null）", max_length=6, allow_none=True)
+    name = Text("活动名称（不可重复）", max_length=100, min_length=1, example="2026年三明市春季项目集中签约活动")
+    date = Date("日期", example="2026-03-18")
+    place = Text("地点", max_length=100, example="三明")
+    organiser = Text("主办单位", max_length=100, example="三明市人民政府")
+    county_code = Text("县区自办活动时的县区代码（可为 null）", max_length=6, allow_none=True, example="350404")
     notes = Text("备注", max_length=2000, multiline=True)
 
 
 class NewEvent(EventFields):
-    name = Text("活动名称（不可重复）", max_length=100, min_length=1, required=True)
-    date = Date("日期", required=True)
+    name = Text("活动名称（不可重复）", max_length=100, min_length=1, required=True,
+                example="2026年三明市春季项目集中签约活动")
+    date = Date("日期", required=True, example="2026-03-18")
 
 
 class EventOut(EventFields):
@@ -83,7 +85,9 @@ def _json(body: dict, status: int = 200):
 @blp.arguments(Page, location="query", as_kwargs=True)
 @blp.response(200, EventList)
 def list_events(page: int, per_page: int):
-    """List the signing events, latest first, each with how many of the caller's visible projects it signed."""
+    """签约活动列表
+
+    最近的在前；signed 为在此活动首次签约、您可以查看的项目数。"""
     counts = queries.signed_counts(current_user)
     return http.page_of(queries.events_latest_first(), page, per_page,
                         lambda event: dump(event, counts.get(event.id, 0)))
@@ -92,7 +96,9 @@ def list_events(page: int, per_page: int):
 @blp.get("/events/<int:event_id>")
 @blp.response(200, EventDetail)
 def get_event(event_id: int):
-    """Read one signing event with its cohort's conversion figures (over the projects the caller may see)."""
+    """签约活动详情
+
+    含在此签约的项目的转化情况（开工率、协议转合同率、投产率），只计您可以查看的项目，与活动页面相同。"""
     return _json(dump_detail(queries.event_or_404(event_id)))
 
 
@@ -100,7 +106,9 @@ def get_event(event_id: int):
 @blp.arguments(NewEvent)
 @blp.response(201, EventDetail)
 def create_event(data: dict):
-    """Create a signing event (市商务局 and admins only, as on the pages)."""
+    """新建签约活动
+
+    只有市商务局和管理员可以维护签约活动（与页面相同），其他角色 403。活动名称不可重复。"""
     fields = {field: data.get(field) for field in FIELDS}
     with transaction():
         event_id = _save(None, fields).id
@@ -113,8 +121,9 @@ def create_event(data: dict):
 @blp.arguments(EventFields(partial=True), content_type="application/merge-patch+json")
 @blp.response(200, EventDetail)
 def update_event(patch: dict, event_id: int):
-    """Correct the fields given (JSON merge patch; null clears the county). Signing events carry no version, as
-    on the pages, so no If-Match: the last correction wins."""
+    """修改签约活动
+
+    JSON merge patch：只改给出的字段，county_code 为 null 时清空。签约活动与页面一样没有版本号，所以不需要 If-Match。"""
     event = queries.event_or_404(event_id)
     fields = {field: getattr(event, field) for field in FIELDS}
     fields.update(patch)

@@ -19,7 +19,9 @@ from projects.stages import SignType, Stage
 from . import queries, services
 from .models import FollowUpKind, LeadSource, LeadStatus
 
-blp = base.blueprint("leads", __name__, "招商线索：列表、详情、登记（重复投资方提醒）、修改、跟进、状态变更、转为项目")
+blp = base.blueprint("leads", __name__, "招商线索",
+                     "招商线索：列表、详情、登记（投资方重复时 409 提醒）、修改（JSON merge patch）、跟进记录、状态变更、"
+                     "签约转为项目。")
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "上次读取时的 ETag"}
 OVERDUE = "；".join(f"{key}＝{label}" for key, label in queries.OVERDUE_LABELS.items())
@@ -45,37 +47,40 @@ class Area(Money):
 class LeadFields(Schema):
     """What a caller may write to a lead: the lead form's fields, under the model's names."""
 
-    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1)
-    investor_credit_code = Text("统一社会信用代码（18 位）", max_length=18, allow_none=True)
-    contact_person = Text("联系人", max_length=50)
-    contact_phone = Text("联系电话", max_length=30)
+    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1, example="福建某新材料有限公司")
+    investor_credit_code = Text("统一社会信用代码（18 位）", max_length=18, allow_none=True,
+                                example="91350400MA2XXXXX0X")
+    contact_person = Text("联系人", max_length=50, example="张总")
+    contact_phone = Text("联系电话", max_length=30, example="13900000000")
     investor_origin = Choice(InvestorOrigin, "投资方来源", allow_none=True)
     industry_id = Id("意向产业编号", allow_none=True)
     chain_node_id = Id("产业链环节编号（须属于意向产业）", allow_none=True)
-    county_code = Text("意向县区代码（县区用户登记的线索总在本县区）", max_length=6, allow_none=True)
+    county_code = Text("意向县区代码（县区用户登记的线索总在本县区）", max_length=6, allow_none=True, example="350404")
     park_id = Id("意向园区编号（须在意向县区）", allow_none=True)
-    estimated_investment = Money("预计投资", allow_none=True)
+    estimated_investment = Money("预计投资", allow_none=True, example=30000)
     land_needed = Area("用地需求", "亩", allow_none=True)
     factory_space_needed = Area("标准厂房需求", "m²", allow_none=True)
-    source = Choice(LeadSource, "线索来源")
-    referrer = Text("引荐人", max_length=100)
+    source = Choice(LeadSource, "线索来源", example="visit")
+    referrer = Text("引荐人", max_length=100, example="三明商会")
     owner_id = Id("负责人（用户编号，默认为登记人）", allow_none=True)
-    notes = Text("备注", max_length=4000, multiline=True)
+    notes = Text("备注", max_length=4000, multiline=True, example="有意在园区租用标准厂房。")
 
 
 class NewLead(LeadFields):
-    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1, required=True)
-    source = Choice(LeadSource, "线索来源", required=True)
+    investor_name = Text("投资方（企业名称）", max_length=200, min_length=1, required=True,
+                         example="福建某新材料有限公司")
+    source = Choice(LeadSource, "线索来源", required=True, example="visit")
     duplicate_reason = Text("仍要登记的理由：投资方与已有线索或项目重复（409）时必填，如“集团的第二个项目”",
-                            max_length=500, multiline=True)
+                            max_length=500, multiline=True, example="集团的第二个项目")
 
 
 class FollowUpFields(Schema):
-    date = Date("跟进日期（不晚于今天，不早于线索登记日）", required=True)
-    kind = Choice(FollowUpKind, "跟进方式", required=True)
-    summary = Text("跟进情况", max_length=2000, multiline=True, min_length=1, required=True)
-    next_step = Text("下一步", max_length=500)
-    next_due = Date("下一步期限", allow_none=True)
+    date = Date("跟进日期（不晚于今天，不早于线索登记日）", required=True, example="2026-03-18")
+    kind = Choice(FollowUpKind, "跟进方式", required=True, example="visit")
+    summary = Text("跟进情况", max_length=2000, multiline=True, min_length=1, required=True,
+                   example="赴企业总部走访，对方关注用地指标。")
+    next_step = Text("下一步", max_length=500, example="提供园区用地资料")
+    next_due = Date("下一步期限", allow_none=True, example="2026-03-25")
 
 
 class FollowUpOut(FollowUpFields):
@@ -117,16 +122,17 @@ class LeadListArgs(Page):
 
 
 class StatusMove(Schema):
-    status = Choice(LeadStatus, "变更为（新线索→研判→在谈；任何未结束的状态都可放弃；签约请用 convert）", required=True)
+    status = Choice(LeadStatus, "变更为（新线索→研判→在谈；任何未结束的状态都可放弃；签约请用 convert）", required=True,
+                    example="assessing")
     reason = Text("原因（放弃时必填）", max_length=1000, multiline=True)
 
 
 class LeadConversion(Schema):
-    name = Text("项目名称", max_length=200, min_length=1, required=True)
-    county_code = Text("所属县区代码", max_length=6, min_length=6, required=True)
-    total_investment = Money("总投资", required=True)
-    sign_type = Choice(SignType, "签约类型", required=True)
-    sign_date = Date("签约日期", required=True)
+    name = Text("项目名称", max_length=200, min_length=1, required=True, example="年产5万吨氟化工新材料项目")
+    county_code = Text("所属县区代码", max_length=6, min_length=6, required=True, example="350404")
+    total_investment = Money("总投资", required=True, example=50000)
+    sign_type = Choice(SignType, "签约类型", required=True, example="contract")
+    sign_date = Date("签约日期", required=True, example="2026-03-18")
     signing_event_id = Id("签约活动编号", allow_none=True)
 
 
@@ -180,8 +186,9 @@ def _clocks():
 @blp.arguments(LeadListArgs, location="query", as_kwargs=True)
 @blp.response(200, LeadList)
 def list_leads(page: int, per_page: int, status=None, overdue=False, mine=False, q=""):
-    """List the leads the token's user may see (a county official: their county's), overdue ones first, with the
-    lead list page's filters."""
+    """线索列表
+
+    令牌所属用户能看到的线索（县区用户只有本县区的），超时的在前，筛选与“招商线索”页面相同。overdue 列出已超时的时限。"""
     statement = queries.flagged_leads(current_user, _clocks(), clock.today(), status=status, overdue_only=overdue,
                                       owner_id=current_user.id if mine else None, q=q)
     return http.page_of(statement, page, per_page, lambda row: dump(row[0], queries.overdue_of(row)),
@@ -191,7 +198,9 @@ def list_leads(page: int, per_page: int, status=None, overdue=False, mine=False,
 @blp.get("/leads/<int:lead_id>")
 @blp.response(200, LeadDetail)
 def get_lead(lead_id: int):
-    """Read one lead with its follow-ups (another county's is 404)."""
+    """线索详情
+
+    含跟进记录。其他县区的线索一律 404。响应头 ETag 为版本号，修改、变更状态、转为项目时放入 If-Match。"""
     lead = queries.get_lead_or_404(lead_id, current_user)
     return http.with_etag(dump_detail(lead), lead.version)
 
@@ -203,9 +212,11 @@ def get_lead(lead_id: int):
     "投资方与已有线索或项目重复（相同统一社会信用代码，或规范化后名称相同），未登记。duplicates 列出您可以查看的匹配；"
     "县区用户对其他县区的匹配只看到“已有其他县区跟进，请联系市商务局”。确属新线索时在 duplicate_reason 中写明理由后重新提交。"))
 def create_lead(data: dict):
-    """Log a lead, as the 登记线索 page does. When its investor matches a lead or project, nothing is saved and the
-    answer is 409 listing the matches the caller may see (a county official learns of another county's only that
-    it exists); sending the same body with ``duplicate_reason`` saves it, the reason kept with the lead."""
+    """登记线索
+
+    与“登记招商线索”页面同样的校验；县区用户登记的线索总在本县区，负责人默认为登记人。投资方与已有线索或项目重复时不登记，
+    返回 409：duplicates 列出您可以查看的匹配（县区用户对其他县区的匹配只得到“已有其他县区跟进，请联系市商务局”，
+    不透露名称、县区、状态或编号）。确属新线索时，在 duplicate_reason 中写明理由后重新提交，理由随线索保存。"""
     reason = data.pop("duplicate_reason", "")
     try:
         with transaction():
@@ -224,7 +235,10 @@ def create_lead(data: dict):
 @blp.response(200, LeadDetail)
 @blp.doc(parameters=[IF_MATCH])
 def update_lead(patch: dict, lead_id: int):
-    """Change the fields given (JSON merge patch: null clears a field) of an open lead; needs If-Match."""
+    """修改线索
+
+    JSON merge patch：只改给出的字段，null 清空该字段。已签约或已放弃的线索不能修改。须带 If-Match；版本过期时 412，
+    响应体 current 为最新内容。"""
     def change(lead, version):
         data = {field: getattr(lead, field) for field in services.LEAD_FIELD_LABELS}
         data.update(patch)
@@ -238,8 +252,10 @@ def update_lead(patch: dict, lead_id: int):
 @blp.arguments(FollowUpFields)
 @blp.response(201, LeadDetail)
 def add_follow_up(data: dict, lead_id: int):
-    """Log a follow-up on an open lead, as the lead's page does (no If-Match: it adds, it overwrites nothing);
-    answers with the lead (its new version, the follow-up among its follow-ups)."""
+    """记录跟进
+
+    与线索页面相同：跟进日期不晚于今天、不早于登记日。只新增记录、不覆盖内容，所以不需要 If-Match；
+    线索的版本号随之增加，响应为线索（含新的 ETag 和跟进记录）。"""
     lead = _editable(lead_id)
     with transaction():
         services.add_follow_up(lead, date=data["date"], kind=data["kind"], summary=data["summary"],
@@ -253,7 +269,9 @@ def add_follow_up(data: dict, lead_id: int):
 @blp.response(200, LeadDetail)
 @blp.doc(parameters=[IF_MATCH])
 def change_status(move: dict, lead_id: int):
-    """Move the lead to 研判 or 在谈, or abandon it (a reason needed), as the lead's page does; needs If-Match."""
+    """变更线索状态
+
+    新线索→研判→在谈，任何未结束的状态都可放弃（须填原因）；签约请用“转为项目”。须带 If-Match。"""
     return http.versioned_change(
         lambda: _editable(lead_id),
         lambda lead, version: services.change_lead_status(lead, move["status"], reason=move.get("reason", ""),
@@ -266,8 +284,10 @@ def change_status(move: dict, lead_id: int):
 @blp.response(200, LeadDetail)
 @blp.doc(parameters=[IF_MATCH])
 def convert(data: dict, lead_id: int):
-    """Sign the lead: register its project (签约) with the lead's facts carried over and link the two, as the lead's
-    page does; needs If-Match. Answers with the lead, whose ``project_id`` names the new project."""
+    """线索转为项目
+
+    签约：登记项目（签约阶段），带入线索的投资方、县区、园区、产业等，并把两者关联（只能一次）。须带 If-Match。
+    响应为线索，其 project_id 为新项目的编号。"""
     def change(lead, version):
         if data["county_code"] not in {county.code for county in counties_for(current_user)}:
             raise InvalidInput(errors={"county_code": "请选择有效的县区。"})

@@ -9,22 +9,14 @@ from sqlalchemy import select
 
 from core.audit import AuditEntry
 from core.auth.models import Role
-from core.auth.tokens import create_token
 from core.db import db
-from core.transaction import transaction
 from projects.events.models import SigningEvent
-from tests.factories import make_event, make_project, make_user
+from tests.factories import bearer, make_event, make_project, make_token, make_user
 from tests.projects.web import changed_tables, fresh, reread, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"
 TOKEN_TABLES = {"api_token", "api_token_use"}
 PATCH = "application/merge-patch+json"
-
-
-def bearer(user, *, read_only: bool = False) -> dict[str, str]:
-    with transaction():
-        _, secret = create_token(user, "测试令牌", read_only=read_only)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def data_changes(before: dict) -> list[str]:
@@ -44,7 +36,7 @@ READER = {"list": 200, "read": 200, "create": 403, "update": 403}
                                             (Role.LEADER, READER)])
 def test_each_operation_by_role(client, users, role, expected):
     event = make_event(place="福州")
-    headers = bearer(users[role])
+    headers = bearer(make_token(users[role]))
     before = snapshot()
     url = f"/api/v1/events/{event.id}"
     results = {
@@ -64,7 +56,7 @@ def test_each_operation_by_role(client, users, role, expected):
 
 def test_read_only_token_never_writes(client, users):
     event = make_event()
-    headers = bearer(users[Role.COMMERCE], read_only=True)
+    headers = bearer(make_token(users[Role.COMMERCE], read_only=True))
     before = snapshot()
     assert client.post("/api/v1/events", headers=headers, json={"name": "活动", "date": "2026-06-18"}).status_code == 403
     assert client.patch(f"/api/v1/events/{event.id}", headers={**headers, "Content-Type": PATCH},
@@ -77,7 +69,7 @@ def test_counts_and_figures_cover_only_the_projects_the_caller_may_see(client, u
     make_project(county_code=SANYUAN, signing_event_id=event.id, total_investment=1000)
     make_project(county_code=YONGAN, signing_event_id=event.id, total_investment=5000)
     for role, signed, total in ((Role.COMMERCE, 2, 6000), (Role.COUNTY, 1, 1000)):
-        headers = bearer(users[role])
+        headers = bearer(make_token(users[role]))
         listed = client.get("/api/v1/events", headers=headers).get_json()
         assert [(item["id"], item["signed"]) for item in listed["items"]] == [(event.id, signed)]
         figures = client.get(f"/api/v1/events/{event.id}", headers=headers).get_json()["figures"]
@@ -87,20 +79,20 @@ def test_counts_and_figures_cover_only_the_projects_the_caller_may_see(client, u
 def test_list_pages_latest_first(client, users):
     older = make_event(date=dt.date(2024, 5, 1))
     newer = make_event(date=dt.date(2025, 6, 18))
-    headers = bearer(users[Role.LEADER])
+    headers = bearer(make_token(users[Role.LEADER]))
     pages = [client.get(f"/api/v1/events?per_page=1&page={page}", headers=headers).get_json() for page in (1, 2)]
     assert [(body["total"], [item["id"] for item in body["items"]]) for body in pages] == \
         [(2, [newer.id]), (2, [older.id])]
 
 
 def test_unknown_event_is_404_problem(client, users):
-    response = client.get("/api/v1/events/99999", headers=bearer(users[Role.COMMERCE]))
+    response = client.get("/api/v1/events/99999", headers=bearer(make_token(users[Role.COMMERCE])))
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
 
 
 def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, users):
     existing = make_event(name="三明春季签约会")
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     before = snapshot()
     response = client.post("/api/v1/events", headers=headers, json={"name": "", "date": "2026-13-01", "place": 5})
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
@@ -120,7 +112,7 @@ def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, use
 def test_merge_patch_changes_only_the_fields_given_and_the_audit_names_the_tokens_user(client, users):
     event = make_event(name="永安签约会", place="永安", organiser="永安市政府", county_code=YONGAN, notes="首批")
     commerce = users[Role.COMMERCE]
-    response = client.patch(f"/api/v1/events/{event.id}", headers={**bearer(commerce), "Content-Type": PATCH},
+    response = client.patch(f"/api/v1/events/{event.id}", headers=bearer(make_token(commerce), Content_Type=PATCH),
                             data=json.dumps({"notes": "第二批", "county_code": None}))
     assert response.status_code == 200
     body = response.get_json()

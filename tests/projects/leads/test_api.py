@@ -10,23 +10,15 @@ from sqlalchemy import select
 from core import clock
 from core.audit import AuditEntry
 from core.auth.models import Role
-from core.auth.tokens import create_token
 from core.db import db
-from core.transaction import transaction
 from core.validators import credit_code_check_char
 from projects.leads.models import FollowUp, Lead, LeadStatus
 from projects.models import Project
-from tests.factories import make_lead, make_project, make_user
+from tests.factories import bearer, make_lead, make_project, make_token, make_user
 from tests.projects.web import changed_tables, fresh, reread, snapshot
 
 SANYUAN, YONGAN = "350404", "350481"  # 三元区 (the county official's), 永安市
 TOKEN_TABLES = {"api_token", "api_token_use"}  # a call records its token's use: not the data
-
-
-def bearer(user, *, read_only: bool = False) -> dict[str, str]:
-    with transaction():
-        _, secret = create_token(user, "测试令牌", read_only=read_only)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def data_changes(before: dict) -> list[str]:
@@ -77,7 +69,7 @@ READER = {"list": 200, "read": 200, "create": 403, "update": 403, "follow_up": 4
                                             (Role.LEADER, READER)])
 def test_each_operation_by_role(client, users, role, expected):
     lead = make_lead(county_code=SANYUAN)
-    headers = bearer(users[role])
+    headers = bearer(make_token(users[role]))
     before = snapshot()
     results = operations(client, lead, headers)
     assert {name: response.status_code for name, response in results.items()} == expected
@@ -94,7 +86,7 @@ def test_each_operation_by_role(client, users, role, expected):
 
 def test_read_only_token_reads_but_never_writes(client, users):
     lead = make_lead(county_code=SANYUAN)
-    headers = bearer(users[Role.COMMERCE], read_only=True)
+    headers = bearer(make_token(users[Role.COMMERCE], read_only=True))
     before = snapshot()
     results = operations(client, lead, headers)
     assert {name: response.status_code for name, response in results.items()} == READER
@@ -104,7 +96,7 @@ def test_read_only_token_reads_but_never_writes(client, users):
 def test_county_official_sees_only_their_countys_leads(client, users):
     own = make_lead(county_code=SANYUAN)
     other = make_lead(county_code=YONGAN, investor_name="永安某投资方有限公司")
-    headers = bearer(users[Role.COUNTY])
+    headers = bearer(make_token(users[Role.COUNTY]))
     listed = client.get("/api/v1/leads", headers=headers).get_json()
     assert [item["id"] for item in listed["items"]] == [own.id] and listed["total"] == 1
     before = snapshot()
@@ -125,12 +117,12 @@ def test_county_official_sees_only_their_countys_leads(client, users):
     assert all("永安某投资方" not in response.get_data(as_text=True) for response in responses)
     assert data_changes(before) == []
     # Everyone else sees every county's.
-    assert client.get(url, headers=bearer(users[Role.LEADER])).status_code == 200
+    assert client.get(url, headers=bearer(make_token(users[Role.LEADER]))).status_code == 200
 
 
 def test_read_carries_the_version_as_etag_and_the_follow_ups(client, users):
     lead = make_lead(county_code=SANYUAN, contact_person="钱总")
-    response = client.get(f"/api/v1/leads/{lead.id}", headers=bearer(users[Role.COMMERCE]))
+    response = client.get(f"/api/v1/leads/{lead.id}", headers=bearer(make_token(users[Role.COMMERCE])))
     body = response.get_json()
     assert response.headers["ETag"] == f'"{lead.version}"' and body["version"] == lead.version
     assert body["contact_person"] == "钱总" and body["status"] == "new" and body["follow_ups"] == []
@@ -141,7 +133,7 @@ def test_list_filters_and_pages(client, users):
     first = make_lead(investor_name="甲乙丙有限公司")
     make_lead(investor_name="丁戊己有限公司")
     third = make_lead(investor_name="庚辛甲乙有限公司", owner_id=users[Role.COMMERCE].id)
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     page = client.get("/api/v1/leads?per_page=2&page=2", headers=headers).get_json()
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (3, 2, 2, 1)
     found = client.get("/api/v1/leads?q=甲乙", headers=headers).get_json()
@@ -158,7 +150,7 @@ def test_overdue_flags_and_filter(client, users, freeze):
     late = make_lead()
     freeze(clock.now() + dt.timedelta(days=10))
     fresh_lead = make_lead()
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     body = client.get("/api/v1/leads?overdue=true", headers=headers).get_json()
     assert [item["id"] for item in body["items"]] == [late.id]
     assert body["items"][0]["overdue"] == ["first_response", "assess"]
@@ -168,7 +160,7 @@ def test_overdue_flags_and_filter(client, users, freeze):
 def test_update_needs_if_match_and_refuses_a_stale_version(client, users):
     lead = make_lead(county_code=SANYUAN)
     version = lead.version
-    token = bearer(users[Role.COMMERCE])
+    token = bearer(make_token(users[Role.COMMERCE]))
     headers = {**token, "Content-Type": "application/merge-patch+json"}
     url = f"/api/v1/leads/{lead.id}"
     before = snapshot()
@@ -193,7 +185,7 @@ def test_update_needs_if_match_and_refuses_a_stale_version(client, users):
 
 
 def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, users):
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     before = snapshot()
     response = client.post("/api/v1/leads", headers=headers, json={
         "investor_name": "", "source": "nowhere", "estimated_investment": -1, "land_needed": "很多",
@@ -215,7 +207,7 @@ def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, use
 def test_follow_up_and_status_rules_are_the_pages(client, users):
     lead = make_lead(county_code=SANYUAN)
     version = lead.version
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     url = f"/api/v1/leads/{lead.id}"
     before = snapshot()
     tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
@@ -240,7 +232,7 @@ def test_follow_up_and_status_rules_are_the_pages(client, users):
 def test_county_official_may_not_assign_another_countys_user(client, users):
     lead = make_lead(county_code=SANYUAN)
     elsewhere = make_user(Role.COUNTY, county=YONGAN)
-    headers = {**bearer(users[Role.COUNTY]), "Content-Type": "application/merge-patch+json",
+    headers = {**bearer(make_token(users[Role.COUNTY])), "Content-Type": "application/merge-patch+json",
                "If-Match": f'"{lead.version}"'}
     before = snapshot()
     response = client.patch(f"/api/v1/leads/{lead.id}", headers=headers, data=json.dumps({"owner_id": elsewhere.id}))
@@ -250,7 +242,7 @@ def test_county_official_may_not_assign_another_countys_user(client, users):
 
 def test_duplicate_investor_is_409_with_the_matches_then_saved_with_a_reason(client, users):
     existing = make_lead(investor_name="三明重复投资有限公司", county_code=SANYUAN)
-    headers = bearer(users[Role.COMMERCE])
+    headers = bearer(make_token(users[Role.COMMERCE]))
     body = {"investor_name": "三明重复投资有限公司", "source": "visit"}
     before = snapshot()
     response = client.post("/api/v1/leads", headers=headers, json=body)
@@ -270,7 +262,7 @@ def test_county_official_learns_only_that_another_county_follows_the_investor(cl
     make_lead(owner, investor_name="永安隐秘集团有限公司", investor_credit_code=code, county_code=YONGAN)
     make_project(investor_name="永安隐秘项目投资方有限公司", investor_credit_code=code, county_code=YONGAN,
                  name="永安隐秘项目")
-    headers = bearer(users[Role.COUNTY])
+    headers = bearer(make_token(users[Role.COUNTY]))
     body = {"investor_name": "三元新公司有限公司", "investor_credit_code": code, "source": "visit"}
     before = snapshot()
     response = client.post("/api/v1/leads", headers=headers, json=body)
@@ -287,7 +279,7 @@ def test_county_official_learns_only_that_another_county_follows_the_investor(cl
 
 def test_audit_names_the_tokens_user(client, users):
     official = users[Role.COUNTY]
-    headers = bearer(official)
+    headers = bearer(make_token(official))
     created = client.post("/api/v1/leads", headers=headers, json={"investor_name": "审计测试有限公司", "source": "fund"})
     lead_id = created.get_json()["id"]
     patch = {**headers, "If-Match": created.headers["ETag"], "Content-Type": "application/merge-patch+json"}
@@ -301,7 +293,7 @@ def test_audit_names_the_tokens_user(client, users):
 
 def test_convert_refuses_another_county_and_links_the_project(client, users):
     lead = make_lead(county_code=SANYUAN, estimated_investment=30000)
-    headers = {**bearer(users[Role.COUNTY]), "If-Match": f'"{lead.version}"'}
+    headers = {**bearer(make_token(users[Role.COUNTY])), "If-Match": f'"{lead.version}"'}
     body = {"name": "转入项目", "county_code": YONGAN, "total_investment": 30000, "sign_type": "agreement",
             "sign_date": clock.today().isoformat()}
     before = snapshot()

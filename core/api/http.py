@@ -53,11 +53,13 @@ def if_match(request) -> int:
     return int(found.group(1)) if found else 0
 
 
-def page_of(statement: Select, page: int, per_page: int, dump) -> Response:
+def page_of(statement: Select, page: int, per_page: int, dump, *, whole_rows: bool = False) -> Response:
     """One page of ``statement``'s rows as ``{"items", "total", "page", "per_page"}`` (written here, so the
-    documented schema is not dumped twice)."""
+    documented schema is not dumped twice). ``dump`` gets each row's entity, or with ``whole_rows`` the whole row
+    (an entity with columns computed beside it)."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    paged = statement.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.execute(paged).all() if whole_rows else db.session.scalars(paged).unique().all()
     return current_app.json.response(
         {"items": [dump(row) for row in rows], "total": total, "page": page, "per_page": per_page})
 

@@ -1,7 +1,7 @@
 """Reading signing events: the list with each event's visible projects, and a cohort's conversion figures."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import selectinload
 
 from core.auth.models import User
@@ -52,9 +52,13 @@ def event_or_404(event_id: int) -> SigningEvent:
     return db.get_or_404(SigningEvent, event_id)
 
 
+def events_latest_first() -> Select:
+    return select(SigningEvent).order_by(SigningEvent.date.desc(), SigningEvent.id.desc()) \
+        .options(selectinload(SigningEvent.county))
+
+
 def events_with_county() -> list[SigningEvent]:
-    return list(db.session.scalars(select(SigningEvent).order_by(SigningEvent.date.desc())
-                                   .options(selectinload(SigningEvent.county))))
+    return list(db.session.scalars(events_latest_first()))
 
 
 def signed_counts(user: User) -> dict[int, int]:

@@ -2,9 +2,11 @@
 
 
 def init_app(app):
+    from core.api import base
     from projects.demo import add_demo_step
 
-    from . import demo, views
+    from . import api, demo, views
 
     views.init_app(app)
+    base.register(api.blp)
     add_demo_step(app, finish=demo.finish)

@@ -81,10 +81,10 @@ def lead_overdue_columns(clocks: LeadClocks, today: dt.date) -> dict:
     }
 
 
-def leads_with_flags(user: User, clocks: LeadClocks, today: dt.date, *,
-                     status: LeadStatus | None = None, overdue_only: bool = False, owner_id: int | None = None,
-                     q: str = "", limit: int | None = None, lead_id: int | None = None):
-    """Rows of (lead, [overdue labels]) the user may see, newest first, overdue ones first."""
+def flagged_leads(user: User, clocks: LeadClocks, today: dt.date, *,
+                  status: LeadStatus | None = None, overdue_only: bool = False, owner_id: int | None = None,
+                  q: str = "", lead_id: int | None = None) -> Select:
+    """Rows of (lead, one flag per clock) the user may see, newest first, overdue ones first: the list's query."""
     flags = lead_overdue_columns(clocks, today)
     any_overdue = or_(*flags.values())
     query = visible_leads(user).add_columns(*(flag.label(name) for name, flag in flags.items()))
@@ -98,15 +98,21 @@ def leads_with_flags(user: User, clocks: LeadClocks, today: dt.date, *,
         query = query.where(any_overdue)
     if q:
         query = query.where(Lead.investor_name.ilike(_like(q), escape="\\"))
-    query = query.order_by(case((any_overdue, 0), else_=1), Lead.created_at.desc(), Lead.id.desc()) \
+    return query.order_by(case((any_overdue, 0), else_=1), Lead.created_at.desc(), Lead.id.desc()) \
         .options(selectinload(Lead.owner), selectinload(Lead.county), selectinload(Lead.industry))
+
+
+def overdue_of(row) -> list[str]:
+    """The clocks (OVERDUE_LABELS' keys) a row of ``flagged_leads`` has missed."""
+    return [name for name in OVERDUE_LABELS if row._mapping[name]]
+
+
+def leads_with_flags(user: User, clocks: LeadClocks, today: dt.date, *, limit: int | None = None, **filters):
+    """Rows of (lead, [overdue labels]) the user may see, newest first, overdue ones first."""
+    query = flagged_leads(user, clocks, today, **filters)
     if limit:
         query = query.limit(limit)
-    rows = []
-    for row in db.session.execute(query):
-        lead, values = row[0], row[1:]
-        rows.append((lead, [OVERDUE_LABELS[name] for name, value in zip(flags, values) if value]))
-    return rows
+    return [(row[0], [OVERDUE_LABELS[name] for name in overdue_of(row)]) for row in db.session.execute(query)]
 
 
 def _like(text: str) -> str:

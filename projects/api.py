@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from core import clock
 from core.api import base, http
-from core.api.fields import Bool, Choice, Date, Flag, Id, Money, Page, Schema, Text, listing
+from core.api.fields import Area, Bool, Choice, Date, Flag, Id, Money, Page, Schema, Text, listing
 from core.db import db
 from core.transaction import transaction
 
@@ -33,7 +33,7 @@ class ProjectFields(Schema):
     chain_node_id = Id("产业链环节编号", allow_none=True)
     total_investment = Money("总投资", example=50000)
     fixed_asset_investment = Money("其中固定资产投资", allow_none=True)
-    land_area = Money("用地（亩）", allow_none=True)
+    land_area = Area("用地", "亩", allow_none=True)
     sign_type = Choice(SignType, "签约类型", allow_none=True)
     sign_date = Date("签约日期", allow_none=True, example="2026-03-18")
     project_code = Text("项目代码（前期阶段起必填）", max_length=24, allow_none=True)

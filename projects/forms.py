@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from core.forms import DateField, Form, IdField, MoneyField, OptionalSelectField, at_most
+from core.forms import AreaField, DateField, Form, IdField, MoneyField, OptionalSelectField, at_most
 from core.guide.glossary import hint
 from core.inputs import id_value
 
@@ -31,7 +31,7 @@ class ProjectForm(VersionedForm):
     chain_node_id = OptionalSelectField("产业链环节", coerce=id_value, choices=[])
     total_investment = MoneyField("总投资（万元）", places=2, validators=[InputRequired("请填写总投资。")], description=hint("total_investment"))
     fixed_asset_investment = MoneyField("其中固定资产投资（万元）", places=2, validators=[Optional()], description=hint("fixed_asset_investment"))
-    land_area = MoneyField("用地（亩）", places=2, validators=[Optional(), NumberRange(min=0, max=10_000_000, message="用地面积须为 0 到 1000 万亩之间的数字。")], description=hint("land_area"))
+    land_area = AreaField("用地（亩）", validators=[Optional()], unit="亩", description=hint("land_area"))
     sign_type = OptionalSelectField("签约类型", coerce=SignType, choices=[], description=hint("sign_type"))
     sign_date = DateField("签约日期", validators=[Optional()])
     project_code = StringField("项目代码（前期阶段起必填）", validators=[Optional(), at_most(24, "项目代码")], description=hint("project_code"))

@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from core.auth import tokens
 from core.extensions import csrf
 
+from . import fields
+
 PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PROBLEM = "application/problem+json"
@@ -106,6 +108,8 @@ def init_app(app) -> None:
             "type": "http", "scheme": "bearer", "description": "个人访问令牌（sm_ 开头）"}}},
     })
     api.init_app(app)
+    # Money and areas are fields of our own (decimals read from JSON numbers): the document must still say "number".
+    api.register_field(fields.Quantity, "number", None)
     app.before_request(sign_in)
 
 

@@ -56,14 +56,14 @@ class Text(fields.String):
         return text
 
 
-class Money(fields.Field):
-    """An amount in 万元: a finite number from 0 to 10^8, rounded to two places (inputs.check_money)."""
+class Quantity(fields.Field):
+    """A finite decimal read from a JSON number (or numeric text), checked by ``check`` and kept to two places."""
 
-    default_error_messages = _messages(invalid="须为数字（单位：万元）。")
+    default_error_messages = _messages(invalid="须为数字。")
 
-    def __init__(self, label: str, **kwargs):
+    def __init__(self, label: str, description: str, maximum, **kwargs):
         self.label = label
-        metadata = {"description": f"{label}（万元，0 到 100,000,000，两位小数）", **_example(kwargs),
+        metadata = {"description": description, "minimum": 0, "maximum": float(maximum), **_example(kwargs),
                     **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
@@ -78,9 +78,36 @@ class Money(fields.Field):
         except (InvalidOperation, ValueError):
             raise self.make_error("invalid") from None
         try:
-            return inputs.check_money(amount, self.label)
+            return self.check(amount)
         except ValueError as problem:
             raise ma.ValidationError(str(problem)) from None
+
+    def check(self, amount: Decimal) -> Decimal:
+        raise NotImplementedError
+
+
+class Money(Quantity):
+    """An amount in 万元: a finite number from 0 to 10^8, rounded to two places (inputs.check_money)."""
+
+    default_error_messages = _messages(invalid="须为数字（单位：万元）。")
+
+    def __init__(self, label: str, **kwargs):
+        super().__init__(label, f"{label}（万元，0 到 100,000,000，两位小数）", inputs.MAX_MONEY, **kwargs)
+
+    def check(self, amount: Decimal) -> Decimal:
+        return inputs.check_money(amount, self.label)
+
+
+class Area(Quantity):
+    """An area in 亩 or m²: finite, from 0 to inputs.AREA_LIMITS, two places (inputs.check_area, as the forms)."""
+
+    def __init__(self, label: str, unit: str, **kwargs):
+        self.unit = unit
+        limit = inputs.AREA_LIMITS[unit]
+        super().__init__(label, f"{label}（{unit}，0 到 {limit:,}，两位小数）", limit, **kwargs)
+
+    def check(self, amount: Decimal) -> Decimal:
+        return inputs.check_area(amount, self.label, self.unit)
 
 
 class Date(fields.Date):

@@ -5,9 +5,9 @@ import marshmallow as ma
 from flask import current_app
 from flask_login import current_user
 
-from core import clock, inputs
+from core import clock
 from core.api import base, http
-from core.api.fields import Choice, Date, Flag, Id, Money, Page, Schema, Text, listing
+from core.api.fields import Area, Choice, Date, Flag, Id, Money, Page, Schema, Text, listing
 from core.auth.queries import counties_for
 from core.db import db
 from core.errors import InvalidInput, problem
@@ -25,23 +25,6 @@ blp = base.blueprint("leads", __name__, "招商线索",
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "上次读取时的 ETag"}
 OVERDUE = "；".join(f"{key}＝{label}" for key, label in queries.OVERDUE_LABELS.items())
-
-
-class Area(Money):
-    """An area in 亩 or m², as the lead form's area fields take it (inputs.check_area)."""
-
-    default_error_messages = {"invalid": "须为数字。"}
-
-    def __init__(self, label: str, unit: str, **kwargs):
-        self.unit = unit
-        super().__init__(label, metadata={"description": f"{label}（{unit}，两位小数）"}, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        area = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return inputs.check_area(area, self.label, self.unit)
-        except ValueError as problem_:
-            raise ma.ValidationError(str(problem_)) from None
 
 
 class LeadFields(Schema):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.auth import services as auth_services
+from core.auth import tokens
 from core.auth.models import Role, User
 from core.db import db
 from parks import editing
@@ -71,6 +72,7 @@ PAGE = (200, None)
 REJECTED = (400, None)  # through the guard, then refused for the empty form (no version, no data)
 READ_WRITE = {"GET": "reader", "POST": "editor"}
 PREVIEW_ONLY = {"ledgers.upload"}  # POST endpoints whose valid payload previews instead of saving
+SHOWS_SECRET = {"account.index", "account.user_tokens"}  # a new API token's secret is on the POST's own response
 
 POLICY: dict[str, Policy] = {
     "home.index": Policy("reader", {"GET": PAGE}),
@@ -81,6 +83,10 @@ POLICY: dict[str, Policy] = {
     "auth.users": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
     "auth.disable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),
     "auth.enable": Policy("admin", {"POST": (302, "/admin/users")}, saves=("app_user", "audit_entry")),
+    "account.index": Policy("reader", {"GET": PAGE, "POST": REJECTED}),  # every role keeps its own API tokens
+    "account.revoke": Policy("reader", {"POST": (302, "/account")}),  # no token named: back, nothing revoked
+    "account.user_tokens": Policy("admin", {"GET": PAGE, "POST": REJECTED}),
+    "account.revoke_user_token": Policy("admin", {"POST": (302, None)}),  # back to that account's tokens
     "parks.index": Policy("reader", {"GET": PAGE}),
     "parks.detail": Policy("reader", {"GET": PAGE}),
     "parks.set_position": Policy("admin", {"POST": REJECTED}),
@@ -189,6 +195,8 @@ class World:
     user_ids: dict[str, int] = field(default_factory=dict)  # role -> id
     spare_id: int = 0  # an enabled account an admin may disable
     dormant_id: int = 0  # a disabled account an admin may enable
+    own_token_id: int = 0  # the admin's own API token
+    spare_token_id: int = 0  # an API token of the spare account
     park_id: int = 0
     retired_park_id: int = 0  # a retired park an admin may restore
     zone_id: int = 0
@@ -248,6 +256,9 @@ def build_world(app) -> World:
     auth_services.disable_user(dormant)
     db.session.commit()
     w.dormant_id = dormant.id
+    w.own_token_id = tokens.create_token(w.users[Role.ADMIN.value], "探测令牌")[0].id
+    w.spare_token_id = tokens.create_token(db.session.get(User, w.spare_id), "探测服务令牌")[0].id
+    db.session.commit()
     park = db.session.scalar(select(Park).where(Park.county_code == OWN_COUNTY).order_by(Park.id))
     w.park_id = park.id
     admin = w.users[Role.ADMIN.value]
@@ -338,6 +349,10 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
                                "password": "probe-password-1", "confirm": "probe-password-1"},
         "auth.disable": lambda: {},
         "auth.enable": lambda: {},
+        "account.index": lambda: {"name": "探测新令牌", "days": "30"},
+        "account.revoke": lambda: {"token_id": str(w.own_token_id)},
+        "account.user_tokens": lambda: {"name": "探测新服务令牌", "read_only": "y", "days": "30"},
+        "account.revoke_user_token": lambda: {"token_id": str(w.spare_token_id)},
         "parks.set_position": lambda: {"lat": "26.3012", "lon": "117.6234", "note": "实地核对"},
         "parks.upload_boundary": lambda: {"file": (io.BytesIO(BOUNDARY), "boundary.geojson")},
         "parks.confirm_capacity": lambda: {"planned_area": "3000", "developed_area": "1800", "free_land": "260",
@@ -452,6 +467,10 @@ def test_valid_payloads_save_when_csrf_is_off(app, world, endpoint):
     if endpoint in PREVIEW_ONLY:  # a dry run: it must get through and offer the confirmation, saving nothing
         assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True), endpoint
         assert changed_tables(before, snapshot()) == []
+        return
+    if endpoint in SHOWS_SECRET:  # the secret is shown on this page, once: no redirect to lose it in
+        assert response.status_code == 200 and tokens.PREFIX in response.get_data(as_text=True), endpoint
+        assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"
         return
     assert response.status_code == 302, f"{endpoint}: {response.status_code}"
     assert changed_tables(before, snapshot()), f"{endpoint} saved nothing"

@@ -37,25 +37,25 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     click.echo(f"错误：{message}", err=True)
     sys.exit(1)
 
 
 @contextlib.contextmanager
-def _committed():
+def committed():
     """Save the command's change in one transaction; a refusal prints its message and exits 1."""
     try:
         with transaction():
             yield
     except UserError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
-def _get_user(name: str):
+def get_user(name: str):
     user = user_by_username(name)
     if user is None:
-        _fail(f"没有名为“{name}”的用户。")
+        fail(f"没有名为“{name}”的用户。")
     return user
 
 
@@ -68,7 +68,7 @@ def _get_user(name: str):
 def create(name, role, county, display_name, password_stdin):
     """创建用户。"""
     password = _read_password(password_stdin)
-    with _committed():
+    with committed():
         user = services.create_user(name, role, password, county=county, display_name=display_name)
     where = f"，县区 {user.county.name}（{user.county_code}）" if user.county else ""
     click.echo(f"已创建用户 {user.username}（{user.role.label}{where}）。")
@@ -79,8 +79,8 @@ def create(name, role, county, display_name, password_stdin):
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（一行）")
 def set_password(name, password_stdin):
     """设置用户密码（并结束该用户的其他会话）。"""
-    user = _get_user(name)
-    with _committed():
+    user = get_user(name)
+    with committed():
         services.set_password(user, _read_password(password_stdin))
     click.echo(f"已更新用户 {user.username} 的密码。")
 
@@ -89,8 +89,8 @@ def set_password(name, password_stdin):
 @click.argument("name")
 def disable(name):
     """停用用户（其已登录会话随即失效）。"""
-    user = _get_user(name)
-    with _committed():
+    user = get_user(name)
+    with committed():
         services.disable_user(user)
     click.echo(f"已停用用户 {user.username}。")
 
@@ -101,7 +101,7 @@ def demo():
     path = os.path.join(current_app.instance_path, "demo-credentials.txt")
     known = _read_credentials(path)
     fresh = {}
-    with _committed():
+    with committed():
         for username, role, county, display_name in DEMO_ACCOUNTS:
             user = user_by_username(username)
             if user is not None and username in known:

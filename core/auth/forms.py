@@ -1,10 +1,10 @@
-"""The login form and the administrators' user forms."""
+"""The login form, the administrators' user forms and the API token forms."""
 from __future__ import annotations
 
-from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
-from core.forms import Form
+from core.forms import Form, IdField, at_most
 
 from .models import Role
 
@@ -38,3 +38,20 @@ class ConfirmForm(Form):
     """A button that posts only its CSRF token."""
 
     submit = SubmitField("确定")
+
+
+class TokenCreateForm(Form):
+    """A new API token; core.auth.tokens checks the name's and the life's limits (the CLI's too)."""
+
+    name = StringField("令牌名称", validators=[DataRequired("请输入令牌名称。"), at_most(64, "令牌名称")],
+                       description="说明用途，如“数据共享平台”“BI 报表”。")
+    read_only = BooleanField("只读（只能查询，不能修改数据）")
+    days = IntegerField("有效期（天）", validators=[InputRequired("请输入有效期天数。")])
+    submit = SubmitField("创建令牌")
+
+
+class TokenRevokeForm(Form):
+    """A revoke button: the token's id and the CSRF token."""
+
+    token_id = IdField(validators=[InputRequired()])
+    submit = SubmitField("撤销")

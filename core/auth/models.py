@@ -158,6 +158,12 @@ class ApiToken(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     use: Mapped[ApiTokenUse | None] = relationship(lazy="joined", viewonly=True)
 
+    def state(self, now: dt.datetime) -> str:
+        """有效, 已过期 or 已撤销 at ``now``, as the account page and `flask tokens list` show it."""
+        if self.revoked_at is not None:
+            return "已撤销"
+        return "有效" if self.expires_at > now else "已过期"
+
 
 class ApiTokenUse(db.Model):
     """A token's last use and its request count in the current rate-limit window: bookkeeping, one row a token."""

@@ -11,7 +11,7 @@ from core.auth.models import Role
 from core.extensions import csrf
 from tests.conftest import csrf_token_from
 from tests.projects.web import changed_tables, new_client, path_of
-from tests.test_route_policy import ANONYMOUS, HOME, LOGIN, POLICY, PREVIEW_ONLY
+from tests.test_route_policy import ANONYMOUS, HOME, LOGIN, POLICY, PREVIEW_ONLY, SHOWS_SECRET
 
 from .helpers import (
     STATE_CHANGING,
@@ -132,6 +132,9 @@ def test_route_refuses_missing_foreign_and_expired_tokens(app, world, csrf_on, c
             assert path_of(response) == LOGIN and not logged_in(client), where
         elif endpoint in PREVIEW_ONLY:
             assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True), where
+        elif endpoint in SHOWS_SECRET:
+            assert response.status_code == 200 and 'id="token-secret"' in response.get_data(as_text=True), where
+            assert changed_tables(before, database_state()), f"{where} saved nothing"
         else:
             assert response.status_code == 302, f"{where}: {response.status_code}"
             assert changed_tables(before, database_state()), f"{where} saved nothing"

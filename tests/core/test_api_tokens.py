@@ -111,6 +111,7 @@ def test_a_token_made_on_the_page_opens_the_api_and_its_last_use_is_shown(app, c
     ({"name": "脚本", "days": "366"}, "days", "有效期须为 1–365 天。"),
     ({"name": "脚本", "days": "0"}, "days", "有效期须为 1–365 天。"),
     ({"name": "脚本", "days": "三十"}, "days", "整数"),
+    ({"name": "脚本", "days": "9" * 30}, "days", "有效期须为 1–365 天。"),
 ])
 def test_a_refused_token_shows_why_and_saves_nothing(app, commerce, data, field, message):
     client = new_client(app, commerce)

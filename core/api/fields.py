@@ -146,6 +146,14 @@ class Id(fields.Integer):
         return number
 
 
+class QueryId(Id):
+    """An id in a query string (?park=12): its digits, since a query carries text (a JSON body's Id is a number)."""
+
+    def __init__(self, label: str = "编号", **kwargs):
+        super().__init__(label, **kwargs)
+        self.strict = False
+
+
 class Choice(fields.String):
     """One of a LabeledEnum's values; the description lists each value with its Chinese label."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from core.auth.models import Role
 from core.db import db
+from parks.models import Park
 from projects.models import EventKind, Project, ProjectEvent
 from projects.stages import SignType, Stage
 from tests.factories import bearer, make_project, make_token, make_user
@@ -67,6 +68,18 @@ def test_the_list_takes_the_pages_filters_and_refuses_bad_ones_in_chinese(client
     body = problem_of(client.get("/api/v1/projects?per_page=501&stage=nope",
                                  headers=bearer(keys["commerce"])), 422)
     assert set(body["errors"]) == {"per_page", "stage"}
+
+
+def test_the_list_filters_by_park_industry_and_event_ids_from_the_query_string(client, keys, people, own_and_other):
+    park = db.session.scalars(select(Park).where(Park.county_code == "350404", Park.industry_id.is_not(None))).first()
+    in_park = make_project(people["commerce"], park_id=park.id, industry_id=park.industry_id)
+    # A query string carries text: ?park=12 is an id, not a type error.
+    found = client.get(f"/api/v1/projects?park={park.id}&industry={park.industry_id}",
+                       headers=bearer(keys["commerce"])).get_json()
+    assert [item["id"] for item in found["items"]] == [in_park.id]
+    assert client.get("/api/v1/projects?event=1", headers=bearer(keys["commerce"])).get_json()["items"] == []
+    body = problem_of(client.get("/api/v1/projects?park=1.5&industry=x", headers=bearer(keys["commerce"])), 422)
+    assert body["errors"] == {"park": "须为整数编号。", "industry": "须为整数编号。"}
 
 
 def test_another_countys_project_is_404_as_if_it_did_not_exist(client, keys, own_and_other):

@@ -49,6 +49,18 @@ def parks_by_industry():
             for industry, in_industry in groupby(parks, key=lambda p: p.industry)]
 
 
+def park_list(*, county: str | None = None, industry: int | None = None, retired: bool = False):
+    """The parks in display order, narrowed by county and industry; retired ones only when asked (the API's list)."""
+    query = parks_select()
+    if not retired:
+        query = query.where(Park.retired_at.is_(None))
+    if county:
+        query = query.where(Park.county_code == county)
+    if industry:
+        query = query.where(Park.industry_id == industry)
+    return query
+
+
 def retired_parks() -> list[Park]:
     return list(db.session.scalars(parks_select().where(Park.retired_at.is_not(None))))
 

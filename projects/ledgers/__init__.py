@@ -2,7 +2,10 @@
 
 
 def init_app(app):
-    from . import cli, views
+    from core.api import base
+
+    from . import api, cli, views
 
     views.init_app(app)
+    base.register(api.blp)
     cli.init_app(app)

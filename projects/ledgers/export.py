@@ -1,17 +1,38 @@
-"""The ledger export's rows: one plain row per project the user may see, in the ledger's order."""
+"""The ledger export: which county it covers, one plain row per project the user may see in the ledger's order, the
+workbook and its file name."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from core import clock
-from core.auth.models import County, User
+from core import clock, logs
+from core.auth.models import County, Role, User
 from core.db import db
 from parks.models import Industry, Park
 from projects.events.models import SigningEvent
 from projects.models import CONSTRUCTION_PERMIT, ApprovalItem, ApprovalItemType, ApprovalStatus, Project
 from projects.queries import visible_projects
 from projects.reports.models import Blocker
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_county(user: User, asked: County | None) -> str | None:
+    """The county an export covers: a county official's own whatever they asked for; else the county asked for
+    (None: the whole city)."""
+    if user.role is Role.COUNTY:
+        return user.county_code
+    return asked.code if asked is not None else None
+
+
+def ledger_workbook(code: str | None, *, user: User) -> tuple[bytes, str]:
+    """The ledger (.xlsx) of ``code``'s projects that ``user`` may see, and its file name; the export is logged."""
+    from .excel import export_ledger  # pandas loads only when a workbook is asked for
+
+    rows = export_rows(code, user=user)
+    body = export_ledger(rows, title=export_title(code))
+    logs.event("ledger_exported", scope=code or "all", rows=len(rows))
+    return body, f"ledger-{code or 'all'}.xlsx"
 
 
 def export_rows(county_code: str | None = None, *, user: User | None = None) -> list[dict]:

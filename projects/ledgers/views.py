@@ -5,7 +5,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from core import logs
-from core.auth.models import Role
 from core.auth.permissions import admin_required
 from core.auth.queries import resolve_county
 from core.spreadsheets import MAX_FILE_BYTES, ExcelUnreadable
@@ -14,9 +13,9 @@ from projects.views import editors_only
 
 from . import batches, export, importer, sample, staging
 from .excel import export_ledger
+from .export import XLSX
 
 bp = Blueprint("ledgers", __name__, url_prefix="/ledgers")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE_COUNTY = "350404"  # 三元区, the city's central district
 
 
@@ -112,15 +111,6 @@ def sample_file():
 @login_required
 def export_file():
     """Download the ledger (.xlsx) of the projects the user may see; a county official gets their county."""
-    county = request.args.get("county") or None
-    code = None
-    if current_user.role is Role.COUNTY:
-        code = current_user.county_code
-    elif county:
-        found = resolve_county(county)
-        code = found.code if found is not None else None
-    rows = export.export_rows(code, user=current_user)
-    body = export_ledger(rows, title=export.export_title(code))
-    logs.event("ledger_exported", scope=code or "all", rows=len(rows))
-    name = f"ledger-{code or 'all'}.xlsx"
+    code = export.export_county(current_user, resolve_county(request.args.get("county")))
+    body, name = export.ledger_workbook(code, user=current_user)
     return Response(body, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={name}"})

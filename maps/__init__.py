@@ -2,6 +2,7 @@
 
 
 def init_app(app):
-    from . import views
+    from . import api, views
 
     views.init_app(app)
+    api.document(app)

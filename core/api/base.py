@@ -17,11 +17,12 @@ PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PROBLEM = "application/problem+json"
 BEARER = {"bearerAuth": []}
+SESSION = {"sessionCookie": []}
 DESCRIPTION = """三明市招商引资项目与产业园区管理平台的数据接口。
 
 **认证**：在“我的账号”页面创建个人访问令牌（管理员可为服务账号创建，或用命令 `flask tokens create`），
-每次请求带上 `Authorization: Bearer <令牌>`。接口不接受登录会话 Cookie（地图使用的两个 GeoJSON 接口除外），
-因此没有 CSRF 问题。只读令牌只能调用 GET。
+每次请求带上 `Authorization: Bearer <令牌>`。接口不接受登录会话 Cookie（地图页面取数用的三个 GeoJSON 接口和
+产业链图谱接口除外，它们只读），因此没有 CSRF 问题。只读令牌只能调用 GET。
 
 **规则与页面相同**：同样的阶段关口、审计记录（操作人为令牌所属用户）和县区范围（其他县区的编号一律 404），
 领导只读。
@@ -94,6 +95,19 @@ def register(blp: Blueprint) -> None:
             tag["name"] = blp.tag
 
 
+def document(app, endpoint: str, tag: str, description: str, operations: dict) -> None:
+    """Add to the document an endpoint the pages fetch with their login session (the map's GeoJSON, the chain map's
+    JSON): it is no resource blueprint's, so it takes a token or that session (see sign_in). Its path is its route's;
+    ``operations`` are OpenAPI operations by method, marshmallow schemas in them resolved as in the blueprints'."""
+    for operation in operations.values():
+        operation.setdefault("tags", [tag])
+        operation.setdefault("security", [BEARER, SESSION])
+        operation.setdefault("responses", {}).setdefault("default", {"$ref": "#/components/responses/DEFAULT_ERROR"})
+    api.spec.path(rule=next(app.url_map.iter_rules(endpoint)), operations=operations)
+    if all(known["name"] != tag for known in api.spec._tags):
+        api.spec.tag({"name": tag, "description": description})
+
+
 def init_app(app) -> None:
     app.config.setdefault("API_TITLE", "三明市招商引资项目与产业园区管理平台 API")
     app.config.setdefault("API_VERSION", "v1")
@@ -104,8 +118,11 @@ def init_app(app) -> None:
         "info": {"description": DESCRIPTION},
         "servers": [{"url": "/", "description": "本服务器"}],
         "security": [BEARER],
-        "components": {"securitySchemes": {"bearerAuth": {
-            "type": "http", "scheme": "bearer", "description": "个人访问令牌（sm_ 开头）"}}},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "个人访问令牌（sm_ 开头）"},
+            # Only the endpoints added by document() take it: the map and chain pages fetch them signed in.
+            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"],
+                              "description": "登录会话（仅地图、产业链页面取数用的只读接口接受）"}}},
     })
     api.init_app(app)
     # Money and areas are fields of our own (decimals read from JSON numbers): the document must still say "number".

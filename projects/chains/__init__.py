@@ -4,7 +4,8 @@
 def init_app(app):
     from projects.demo import add_demo_step
 
-    from . import demo, views
+    from . import api, demo, views
 
     views.init_app(app)
+    api.document(app)
     add_demo_step(app, prepare=demo.prepare, finish=demo.finish)

@@ -52,7 +52,8 @@ class ParkDetail(ParkOut):
     """A park with its boundary, former names, anchor enterprises and current capacity."""
 
     boundary = ma.fields.Dict(required=True, allow_none=True,
-                              metadata={"description": "园区边界（GeoJSON 几何，WGS-84）；未上传为 null"})
+                              metadata={"description": "园区边界（GeoJSON FeatureCollection，Polygon 或 MultiPolygon，WGS-84）；"
+                                                       "未上传为 null"})
     aliases = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "曾用名"})
     enterprises = ma.fields.List(ma.fields.Nested(EnterpriseOut), required=True,
                                  metadata={"description": "龙头企业（不含已停用的）"})

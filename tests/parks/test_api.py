@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -13,12 +14,14 @@ from core.db import db
 from core.transaction import transaction
 from parks import editing, services
 from parks.models import CapacityMeasure, Industry, Park
+from tests.core.api_document import document, problems
 from tests.factories import bearer, make_token, make_user
 
 from .helpers import ROLES, park_by_name
 
 pytestmark = pytest.mark.usefixtures("seeded")
 PROBLEM = "application/problem+json"
+SQUARE = {"type": "Polygon", "coordinates": [[[117.60, 26.20], [117.61, 26.20], [117.61, 26.21], [117.60, 26.20]]]}
 
 
 def key(user, *, read_only: bool = False) -> dict:
@@ -43,6 +46,9 @@ def test_every_role_reads_parks_and_counties(client, role, read_only):
     assert detail.status_code == 200 and detail.json["id"] == parks[0]["id"]
     counties = client.get("/api/v1/counties", headers=headers)
     assert counties.status_code == 200 and counties.json["total"] == len(current_counties())
+    spec = document(client)
+    assert problems(spec, "ParkList", client.get("/api/v1/parks", headers=headers).json) == []
+    assert problems(spec, "ParkDetail", detail.json) == [] and problems(spec, "CountyList", counties.json) == []
 
 
 @pytest.mark.parametrize("path", ["/api/v1/parks", "/api/v1/parks/1", "/api/v1/counties"])
@@ -102,14 +108,17 @@ def test_a_park_carries_its_models_fields_and_its_details(client):
     with transaction():
         services.confirm_capacity(park, {CapacityMeasure.FREE_LAND: Decimal("120.5")},
                                   confirmed_on=dt.date(2026, 3, 1), by=admin)
+    with transaction():
+        services.set_boundary(park, json.dumps(SQUARE).encode(), by=admin)
     body = client.get(f"/api/v1/parks/{park.id}", headers=key(admin)).json
+    assert problems(document(client), "ParkDetail", body) == []
     assert {key: body[key] for key in ("name", "kind", "county_code", "industry_id", "zone_id", "lat", "lon")} == {
         "name": park.name, "kind": park.kind.value, "county_code": park.county_code, "industry_id": park.industry_id,
         "zone_id": park.zone_id, "lat": park.lat, "lon": park.lon}
     assert body["position_confidence"] == park.position_confidence.value
     assert {firm["name"] for firm in body["enterprises"]} == {firm.name for firm in park.enterprises}
     assert body["capacity"] == [{"measure": "free_land", "value": 120.5, "confirmed_on": "2026-03-01"}]
-    assert body["boundary"] is None and body["aliases"] == []
+    assert body["boundary"]["features"][0]["geometry"] == SQUARE and body["aliases"] == []
 
 
 def test_counties_are_the_current_ones_with_their_seats(client):

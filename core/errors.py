@@ -5,6 +5,7 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug import exceptions as http_errors
 from werkzeug.exceptions import HTTPException
 
 from core import logs
@@ -134,9 +135,26 @@ def _input_errors(messages) -> dict[str, str]:
     return flat
 
 
+def names_nothing(exc: http_errors.MethodNotAllowed) -> bool:
+    """True when the path matches no rule under any method either, say its id is past the integer range: werkzeug
+    weighs the method before the id, so beside another method's rule such a path would read as 405 rather than 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except (http_errors.NotFound, http_errors.MethodNotAllowed):  # no rule of that method takes the path either
+            continue
+        except HTTPException:  # a redirect (a missing slash): the path names something
+            return False
+        return False
+    return True
+
+
 def handle_http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
+    if isinstance(exc, http_errors.MethodNotAllowed) and names_nothing(exc):
+        exc = http_errors.NotFound()
     if is_api_call():
         data = getattr(exc, "data", None) or {}
         errors = _input_errors(data.get("messages")) if "messages" in data else None

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from core import clock
 from core.auth import services
-from core.auth.models import BOOKKEEPING_TABLES, LoginAttempt, Role, SessionEnd, UserSession
+from core.auth.models import BOOKKEEPING_TABLES, ApiTokenUse, LoginAttempt, Role, SessionEnd, UserSession
 from core.auth.sessions import EXPIRED, SESSION_KEY
 from core.config import ConfigError
 from core.db import db
@@ -323,5 +323,6 @@ def test_limits_come_from_the_environment(make_app, clean_env, monkeypatch):
     assert (new_app.config["SESSION_IDLE_MINUTES"], new_app.config["SESSION_ABSOLUTE_HOURS"]) == (45, 8)
 
 
-def test_the_bookkeeping_tables_are_the_session_and_attempt_tables():
-    assert set(BOOKKEEPING_TABLES) == {UserSession.__tablename__, LoginAttempt.__tablename__}
+def test_the_bookkeeping_tables_are_the_session_attempt_and_token_use_tables():
+    assert set(BOOKKEEPING_TABLES) == {UserSession.__tablename__, LoginAttempt.__tablename__,
+                                       ApiTokenUse.__tablename__}

@@ -26,11 +26,17 @@ def park(name: str) -> Park:
     return db.session.scalar(select(Park).where(Park.name == name))
 
 
-@pytest.mark.parametrize("path", ["/map", "/map/frame", "/map/export", "/api/v1/parks.geojson",
-                                  "/api/v1/projects.geojson"])
+@pytest.mark.parametrize("path", ["/map", "/map/frame", "/map/export"])
 def test_anonymous_visitors_are_sent_to_log_in(client, path):
     response = client.get(path)
     assert response.status_code == 302 and path_of(response) == "/login"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/parks.geojson", "/api/v1/projects.geojson"])
+def test_anonymous_geojson_calls_get_401_not_the_login_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert "Location" not in response.headers and response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize("role", ALL_SEEING, ids=lambda r: r.value)

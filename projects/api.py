@@ -82,8 +82,8 @@ ProjectList = listing(ProjectOut, "ProjectList")
 
 class ListArgs(Page):
     county = ma.fields.String(metadata={"description": "县区代码"})
-    park = Id("园区编号")
-    industry = Id("产业编号")
+    park = Id("园区编号", strict=False)
+    industry = Id("产业编号", strict=False)
     stage = Choice(Stage, "阶段")
     sign_type = Choice(SignType, "签约类型")
     year = ma.fields.Integer(validate=ma.validate.Range(1990, 2100, error="签约年份须在 1990 到 2100 之间。"),
@@ -91,7 +91,7 @@ class ListArgs(Page):
     major = Flag("只看重大项目")
     gaps = Flag("只看有资料缺项的项目")
     light = Choice(Light, "亮灯")
-    event = Id("签约活动编号")
+    event = Id("签约活动编号", strict=False)
     q = Text("搜索项目名称、投资方或园区", max_length=100)
     sort = ma.fields.String(validate=ma.validate.OneOf(list(queries.SORTS), error="未知的排序方式。"), metadata={
         "description": "排序：" + "；".join(f"{key}＝{label}" for key, label in queries.SORTS.items()),

@@ -96,13 +96,14 @@ class Date(fields.Date):
 
 
 class Id(fields.Integer):
-    """A row's id: a whole number from 1 to the database's integer range."""
+    """A row's id: a whole number from 1 to the database's integer range; in a JSON body a number, never "12"
+    (``strict``); a query string's ids are text, so its schemas pass ``strict=False``."""
 
     default_error_messages = _messages(invalid="须为整数编号。", too_large="编号超出范围。")
 
-    def __init__(self, label: str = "编号", **kwargs):
+    def __init__(self, label: str = "编号", *, strict: bool = True, **kwargs):
         metadata = {"description": label, "minimum": 1, "maximum": inputs.MAX_ID, **kwargs.pop("metadata", {})}
-        super().__init__(strict=True, metadata=metadata, **kwargs)
+        super().__init__(strict=strict, metadata=metadata, **kwargs)
 
     def _validated(self, value):
         number = super()._validated(value)

@@ -41,7 +41,7 @@ class Entry:
     scoped: the URL names a county's row: a county official's token gets 404 for another county's
     body:   the JSON body (world, foreign?) -> dict: a complete, valid one, so that a missing guard would save
     etag:   (world, foreign?) -> the version sent in If-Match
-    query:  a query string the request carries
+    query:  a query string the request carries; {name} takes url_args' value (a real row's id)
     """
 
     access: str
@@ -72,7 +72,7 @@ API: dict[str, Entry] = {
     "maps.projects_geojson": Entry("reader", query=f"county={OWN_COUNTY}"),
     "maps.counties_geojson": Entry("reader"),
     "chains.api": Entry("reader", query=f"county={OWN_COUNTY}"),
-    "api_projects.list_projects": Entry("reader", query="stage=signed&per_page=5"),
+    "api_projects.list_projects": Entry("reader", query="stage=signed&park={park_id}&event={event_id}&per_page=5"),
     "api_projects.get_project": Entry("reader", scoped=True),
     "api_projects.create_project": Entry("editor", 201, body=lambda w, f: NEW_PROJECT),
     "api_projects.update_project": Entry("editor", scoped=True, etag=project_version,
@@ -108,7 +108,7 @@ def url_of(app, w: World, endpoint: str, foreign: bool) -> str:
     assert not missing, f"{endpoint}: no value for URL argument(s) {sorted(missing)}; add them to url_args"
     with app.test_request_context():
         url = url_for(endpoint, **{name: args[name] for name in rule.arguments})
-    return f"{url}?{API[endpoint].query}" if API[endpoint].query else url
+    return f"{url}?{API[endpoint].query.format(**args)}" if API[endpoint].query else url
 
 
 def expected(entry: Entry, method: str, caller: str, foreign: bool) -> int:

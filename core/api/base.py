@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from core.auth import tokens
 from core.extensions import csrf
 
+from . import fields
+
 PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PROBLEM = "application/problem+json"
@@ -64,6 +66,7 @@ class Api(SmorestApi):
 
 
 api = Api()
+api.register_field(fields.Money, "number", None)  # documented as a JSON number (null too where allowed)
 TOKEN_BLUEPRINTS: set[str] = set()
 
 

@@ -58,7 +58,8 @@ class Money(fields.Field):
 
     def __init__(self, label: str, **kwargs):
         self.label = label
-        metadata = {"description": f"{label}（万元，0 到 100,000,000，两位小数）", **kwargs.pop("metadata", {})}
+        metadata = {"description": f"{label}（万元，0 到 100,000,000，两位小数）", "minimum": 0,
+                    "maximum": int(inputs.MAX_MONEY), **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):

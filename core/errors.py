@@ -5,8 +5,8 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.exceptions import NotFound as NotFoundError
+from werkzeug import exceptions as http_errors
+from werkzeug.exceptions import HTTPException
 
 from core import logs
 from core.db import db
@@ -135,19 +135,16 @@ def _input_errors(messages) -> dict[str, str]:
     return flat
 
 
-def _spurious_405(exc: HTTPException) -> bool:
-    """Whether a 405 only means "no rule took this id": werkzeug checks a rule's method before its converters, so
-    PATCH /api/v1/projects/<an id past the range> meets the GET rule of the same path first and reports 405 although
-    no rule, for any method, takes that id. Then the answer is 404, as for every other id out of range."""
-    if not isinstance(exc, MethodNotAllowed) or not exc.valid_methods:
-        return False
+def names_nothing(exc: http_errors.MethodNotAllowed) -> bool:
+    """True when the path matches no rule under any method either, say its id is past the integer range: werkzeug
+    weighs the method before the id, so beside another method's rule such a path would read as 405 rather than 404."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
-    for method in exc.valid_methods:
+    for method in exc.valid_methods or ():
         try:
-            adapter.match(request.path, method=method)
-        except NotFoundError:
+            adapter.match(method=method)
+        except (http_errors.NotFound, http_errors.MethodNotAllowed):  # no rule of that method takes the path either
             continue
-        except HTTPException:
+        except HTTPException:  # a redirect (a missing slash): the path names something
             return False
         return False
     return True
@@ -156,8 +153,8 @@ def _spurious_405(exc: HTTPException) -> bool:
 def handle_http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
-    if _spurious_405(exc):
-        exc = NotFoundError()
+    if isinstance(exc, http_errors.MethodNotAllowed) and names_nothing(exc):
+        exc = http_errors.NotFound()
     if is_api_call():
         data = getattr(exc, "data", None) or {}
         errors = _input_errors(data.get("messages")) if "messages" in data else None

@@ -41,6 +41,10 @@ HOME = "/"
 LOGIN = "/login"
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+API_PREFIX = "/api/v1/"
+# The map page's fetches under /api/v1 read the login session too, so they are pages' as well as the API's; every
+# other endpoint there (the token-only resources, the document and its docs page) is tests/api/test_policy.py's.
+SESSION_READABLE = {"maps.parks_geojson", "maps.projects_geojson", "maps.counties_geojson", "chains.api"}
 OWN_COUNTY, OTHER_COUNTY = "350404", "350481"  # 三元区 (the county official's), 永安市
 
 
@@ -51,7 +55,8 @@ class Policy:
     access: public (anyone) | login (the login page: logged-in users are sent home) |
             reader (any logged-in user) | editor (commerce, county, admin; leaders 403) |
             commerce (commerce and admin; county officials and leaders 403) | admin |
-            park_keeper (admin and the park's county officials; commerce and leaders 403);
+            park_keeper (admin and the park's county officials; commerce and leaders 403) |
+            api_reader (any logged-in user; anonymous 401, not the login page: a call under /api/v1);
             a dict gives it per method
     ok:     per method, (status, redirect path or None) for an allowed user's empty form
     scoped: the URL names a county's row (a project or a lead): a county official gets 404 for
@@ -133,9 +138,9 @@ POLICY: dict[str, Policy] = {
     "maps.index": Policy("reader", {"GET": PAGE}),
     "maps.frame": Policy("reader", {"GET": PAGE}),
     "maps.export": Policy("reader", {"GET": PAGE}),
-    "maps.parks_geojson": Policy("reader", {"GET": PAGE}),
-    "maps.projects_geojson": Policy("reader", {"GET": PAGE}),
-    "maps.counties_geojson": Policy("reader", {"GET": PAGE}),
+    "maps.parks_geojson": Policy("api_reader", {"GET": PAGE}),
+    "maps.projects_geojson": Policy("api_reader", {"GET": PAGE}),
+    "maps.counties_geojson": Policy("api_reader", {"GET": PAGE}),
     "maps.vendor": Policy("public", {"GET": PAGE}),  # Leaflet's own files, as public as /static
     "ledgers.upload": Policy("editor", {"GET": PAGE, "POST": REJECTED}),  # POST: the dry-run preview, saves nothing
     "ledgers.confirm": Policy("editor", {"POST": REJECTED}),
@@ -151,7 +156,7 @@ POLICY: dict[str, Policy] = {
     "chains.node": Policy("reader", {"GET": PAGE}),
     "chains.gaps": Policy("reader", {"GET": PAGE}),
     "chains.gaps_export": Policy("reader", {"GET": PAGE}),
-    "chains.api": Policy("reader", {"GET": PAGE}),
+    "chains.api": Policy("api_reader", {"GET": PAGE}),
 }
 
 
@@ -172,7 +177,7 @@ def expected(policy: Policy, method: str, role: str, foreign: bool) -> Outcome:
     if access == "login":
         return Outcome(*policy.ok[method], allowed=True) if role == ANONYMOUS else Outcome(302, HOME, True)
     if role == ANONYMOUS:
-        return Outcome(302, LOGIN, allowed=False)
+        return Outcome(401, None, allowed=False) if access == "api_reader" else Outcome(302, LOGIN, allowed=False)
     if access == "admin" and role != Role.ADMIN.value:
         return Outcome(403, None, allowed=False)
     if access == "commerce" and role not in (Role.COMMERCE.value, Role.ADMIN.value):
@@ -406,10 +411,15 @@ def valid_payload(endpoint: str, w: World, foreign: bool = False) -> dict:
     }[endpoint]()
 
 
+def is_page_rule(rule) -> bool:
+    """A rule of the pages (this table's), not of the token API (tests/api/test_policy.py's)."""
+    return not rule.rule.startswith(API_PREFIX) or rule.endpoint in SESSION_READABLE
+
+
 def accepted_methods(app) -> dict[str, set[str]]:
     methods: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint not in IGNORED_ENDPOINTS:
+        if rule.endpoint not in IGNORED_ENDPOINTS and is_page_rule(rule):
             methods.setdefault(rule.endpoint, set()).update(set(rule.methods) - IGNORED_METHODS)
     return methods
 

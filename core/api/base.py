@@ -67,6 +67,7 @@ class Api(SmorestApi):
 
 
 api = Api()
+api.register_field(fields.Money, "number", None)  # documented as a JSON number (null too where allowed)
 TOKEN_BLUEPRINTS: set[str] = set()
 
 

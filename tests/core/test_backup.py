@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from core import backup as backups
 from core import clock
+from core.auth import tokens
 from core.auth.models import Role
 from core.db import db
 from parks.models import CapacityMeasure, Park
@@ -84,7 +85,10 @@ def fill_every_table(app) -> None:
         attachment_services.upload(project, attachment_services.Target(), [("现场.jpg", attachment_files.photo()),
                                                                            ("批复.pdf", attachment_files.pdf())],
                                    by=commerce)  # attachment (and its files on disk)
+    _token, secret = tokens.create_token(commerce, "数据共享平台")  # api_token
     db.session.commit()
+    response = app.test_client().get("/api/v1/projects", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200  # api_token_use
 
 
 def empty_tables() -> list[str]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from core import clock
+from core.auth import tokens
 from core.auth.models import Role
 from core.db import db
 from parks import services as park_services
@@ -22,7 +23,7 @@ from tests.test_route_policy import prepared_world, world  # noqa: F401  (the fi
 
 def build_crawl_world(app) -> World:
     """The world plus what it lacks for a realistic crawl: a monthly report, a follow-up, a placed park with its
-    capacity."""
+    capacity, an API token."""
     world = build_world(app)
     commerce, admin = world.users[Role.COMMERCE.value], world.users[Role.ADMIN.value]
     project = db.session.get(Project, world.project_ids[False])
@@ -37,6 +38,7 @@ def build_crawl_world(app) -> World:
     park_services.confirm_capacity(park, {CapacityMeasure.PLANNED_AREA: Decimal("3000"),
                                           CapacityMeasure.FREE_LAND: Decimal("260")},
                                    confirmed_on=clock.today(), by=admin, note="实地核查")
+    tokens.create_token(commerce, "数据共享平台", by=commerce)
     db.session.commit()
     return world
 

@@ -14,7 +14,7 @@ from core.app import create_app
 from core.auth import models as auth_models
 from core.db import db
 from tests.projects.web import snapshot
-from tests.test_route_policy import IGNORED_METHODS, World, valid_payload
+from tests.test_route_policy import IGNORED_METHODS, World, is_page_rule, valid_payload
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Tables a request may write without changing any data: the login and session bookkeeping
@@ -30,9 +30,10 @@ CSRF_SALT = "wtf-csrf-token"
 
 
 def route_methods(app: Flask) -> dict[str, frozenset[str]]:
-    """Endpoint -> the methods its rules accept, straight from the app's url_map."""
+    """Endpoint -> the methods its rules accept, straight from the app's url_map: the pages' (the token API takes no
+    session, so no CSRF token either; tests/api checks it)."""
     methods: dict[str, set[str]] = {}
-    for rule in app.url_map.iter_rules():
+    for rule in filter(is_page_rule, app.url_map.iter_rules()):
         methods.setdefault(rule.endpoint, set()).update(set(rule.methods) - IGNORED_METHODS)
     return {endpoint: frozenset(accepted) for endpoint, accepted in methods.items()}
 

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from core.api import base as api_base
 from core.app import create_app
 from core.auth.models import Role
 from core.extensions import csrf
@@ -97,7 +98,35 @@ def test_csrf_is_on_by_default_and_exempts_nothing():
     assert app.config["WTF_CSRF_METHODS"] >= STATE_CHANGING
     limit = app.config["WTF_CSRF_TIME_LIMIT"]
     assert isinstance(limit, int) and 0 < limit <= 24 * 3600, "a token must expire, within a day"
-    assert csrf._exempt_views == set() and csrf._exempt_blueprints == set(), "a view or blueprint is CSRF-exempt"
+    assert csrf._exempt_views == set(), "a view is CSRF-exempt"
+    exempt = {blueprint.name for blueprint in csrf._exempt_blueprints}
+    assert exempt == api_base.TOKEN_BLUEPRINTS, "a blueprint besides the token-only API's is CSRF-exempt"
+    for rule in app.url_map.iter_rules():
+        assert rule.endpoint.split(".")[0] not in exempt or rule.rule.startswith(api_base.PREFIX + "/"), rule.rule
+
+
+def api_writes(app) -> list[tuple[str, str]]:
+    """(endpoint, method) of every state-changing route of the CSRF-exempt, token-only API blueprints."""
+    return sorted((rule.endpoint, method) for rule in app.url_map.iter_rules()
+                  if rule.endpoint.split(".")[0] in api_base.TOKEN_BLUEPRINTS
+                  for method in rule.methods & STATE_CHANGING)
+
+
+def test_the_csrf_exempt_api_takes_no_session(app, world, csrf_on):
+    """What makes the exemption safe: a logged-in browser's cookie, with or without its CSRF token, opens none of
+    the API's writes (401, nothing saved); only an Authorization header does, which a forged request cannot send."""
+    client = new_client(app, world.users[Role.ADMIN.value])
+    writes = api_writes(app)
+    assert writes, "no API write to check"
+    before = database_state()
+    for endpoint, method in writes:
+        url = world.url(endpoint)
+        for headers in ({}, {"X-CSRFToken": page_token(client, Role.ADMIN.value)}):
+            response = client.open(url, method=method, json={"name": "伪造"}, headers=headers)
+            assert response.status_code == 401, f"{method} {url} with the session: {response.status_code}"
+            assert response.mimetype == "application/problem+json", f"{method} {url}"
+    assert checksum(database_state()) == checksum(before), "a session-only API call saved something"
+    assert logged_in(client)
 
 
 @pytest.mark.parametrize("endpoint", state_changing_endpoints())

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from flask_login import current_user
 
 from core.api import base, http
 from core.api.fields import Date, Money, Page, Schema, Text, listing
 from core.auth.queries import current_counties
+from core.db import db
 from core.errors import InvalidInput
 from core.transaction import transaction
 
@@ -37,6 +37,7 @@ class NewEvent(EventFields):
 
 class EventOut(EventFields):
     id = ma.fields.Integer(required=True)
+    version = ma.fields.Integer(required=True, metadata={"description": "版本号（即 ETag），修改时放在 If-Match 中"})
     created_at = ma.fields.AwareDateTime(metadata={"description": "创建时间（UTC）"})
     signed = ma.fields.Integer(required=True, metadata={
         "description": "在此活动首次签约的项目数（只计您可以查看的项目；项目列表见 /api/v1/projects?event=编号）"})
@@ -75,12 +76,6 @@ def dump_detail(event) -> dict:
     return {**dump(event, figures["signed"]), "figures": CohortFigures().dump(figures)}
 
 
-def _json(body: dict, status: int = 200):
-    response = current_app.json.response(body)
-    response.status_code = status
-    return response
-
-
 @blp.get("/events")
 @blp.arguments(Page, location="query", as_kwargs=True)
 @blp.response(200, EventList)
@@ -99,7 +94,8 @@ def get_event(event_id: int):
     """签约活动详情
 
     含在此签约的项目的转化情况（开工率、协议转合同率、投产率），只计您可以查看的项目，与活动页面相同。"""
-    return _json(dump_detail(queries.event_or_404(event_id)))
+    event = queries.event_or_404(event_id)
+    return http.with_etag(dump_detail(event), event.version)
 
 
 @blp.post("/events")
@@ -112,7 +108,8 @@ def create_event(data: dict):
     fields = {field: data.get(field) for field in FIELDS}
     with transaction():
         event_id = _save(None, fields).id
-    response = _json(dump_detail(queries.event_or_404(event_id)), 201)
+    event = queries.event_or_404(event_id)
+    response = http.with_etag(dump_detail(event), event.version, 201)
     response.headers["Location"] = f"{base.PREFIX}/events/{event_id}"
     return response
 
@@ -120,20 +117,27 @@ def create_event(data: dict):
 @blp.patch("/events/<int:event_id>")
 @blp.arguments(EventFields(partial=True), content_type="application/merge-patch+json")
 @blp.response(200, EventDetail)
+@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+                      "description": "上次读取时的 ETag"}])
 def update_event(patch: dict, event_id: int):
     """修改签约活动
 
-    JSON merge patch：只改给出的字段，county_code 为 null 时清空。签约活动与页面一样没有版本号，所以不需要 If-Match。"""
-    event = queries.event_or_404(event_id)
-    fields = {field: getattr(event, field) for field in FIELDS}
-    fields.update(patch)
-    with transaction():
-        _save(event, fields)
-    return _json(dump_detail(queries.event_or_404(event_id)))
+    JSON merge patch：只改给出的字段，county_code 为 null 时清空。须带 If-Match；版本过期时 412，响应体 current 为最新内容。"""
+    def change(event, version):
+        fields = {field: getattr(event, field) for field in FIELDS}
+        fields.update(patch)
+        _save(event, fields, version=version)
+
+    return http.versioned_change(lambda: _fresh(event_id), change, dump_detail)
 
 
-def _save(event, fields: dict):
-    saved = services.save_signing_event(event, **fields, by=current_user)
+def _fresh(event_id: int):
+    db.session.expire_all()
+    return queries.event_or_404(event_id)
+
+
+def _save(event, fields: dict, *, version: int | None = None):
+    saved = services.save_signing_event(event, **fields, by=current_user, version=version)
     # The form offers the current counties only, the service checks only that the county exists (a former county's
     # row stays); checked after the service's own checks so a refused role is told 403 first, and rolled back.
     if fields.get("county_code") and fields["county_code"] not in {c.code for c in current_counties()}:

@@ -24,6 +24,10 @@ class SigningEvent(db.Model):
     county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))  # a county's own event
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped by every save (and guarded by the ORM): an edit made from an older copy is refused, never overwrites.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     county: Mapped[County | None] = relationship()
     projects: Mapped[list[Project]] = relationship(backref="signing_event")

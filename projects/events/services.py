@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core import audit
 from core.auth.models import County, Role, User
 from core.db import db
-from core.errors import NotAllowed
+from core.errors import Conflict, NotAllowed
 from core.validators import company_key
 from projects import rules
 from projects.models import Project
@@ -43,9 +43,12 @@ def signing_event_problems(data: dict, current: Project | None) -> dict[str, str
 
 
 def save_signing_event(event: SigningEvent | None, *, name: str, date: dt.date, place: str, organiser: str,
-                       county_code: str | None, notes: str, by: User) -> SigningEvent:
+                       county_code: str | None, notes: str, by: User, version: int | None = None) -> SigningEvent:
+    """Create or correct an event; ``version``, when given, is the one the editor saw (another save since: refused)."""
     if by.role not in (Role.COMMERCE, Role.ADMIN):
         raise NotAllowed("只有市商务局和管理员可以维护签约活动。")
+    if event is not None and version is not None and version != event.version:
+        raise Conflict("该签约活动已被他人修改，请查看最新内容后重试。")
     name = (name or "").strip()
     if not name:
         raise ProjectInvalid({"name": "请填写活动名称。"})

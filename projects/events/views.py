@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from core.auth.queries import current_counties
+from core.errors import Conflict
 from core.transaction import transaction
 from projects.queries import register_detail_load
 from projects.views import commerce_only
@@ -61,8 +62,11 @@ def _save(event):
         with transaction(errors_to=form) as tx:
             saved = services.save_signing_event(event, name=form.name.data, date=form.date.data, place=form.place.data,
                                                 organiser=form.organiser.data, county_code=form.county_code.data,
-                                                notes=form.notes.data, by=current_user)
+                                                notes=form.notes.data, by=current_user, version=form.version.data)
         if tx.ok:
             flash(f"已保存签约活动“{saved.name}”。", "success")
             return redirect(url_for("events.detail", event_id=saved.id))
+        if isinstance(tx.error, Conflict):
+            flash(tx.error.message, "danger")
+            status = 409
     return render_template("events/form.html", form=form, event=event), status

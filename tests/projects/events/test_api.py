@@ -43,7 +43,8 @@ def test_each_operation_by_role(client, users, role, expected):
         "list": client.get("/api/v1/events", headers=headers),
         "read": client.get(url, headers=headers),
         "create": client.post("/api/v1/events", headers=headers, json={"name": "新签约活动", "date": "2026-06-18"}),
-        "update": client.patch(url, headers={**headers, "Content-Type": PATCH}, data=json.dumps({"place": "厦门"})),
+        "update": client.patch(url, headers={**headers, "Content-Type": PATCH, "If-Match": '"1"'},
+                               data=json.dumps({"place": "厦门"})),
     }
     assert {name: response.status_code for name, response in results.items()} == expected
     if expected is READER:
@@ -100,10 +101,10 @@ def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, use
     assert errors == {"name": "请填写“活动名称（不可重复）”。", "date": "须为日期，格式 YYYY-MM-DD。", "place": "须为文本。"}
     clash = client.post("/api/v1/events", headers=headers, json={"name": "三明春季签约会", "date": "2026-04-01"})
     assert clash.status_code == 422 and clash.get_json()["errors"] == {"name": "签约活动“三明春季签约会”已存在。"}
-    county = client.patch(f"/api/v1/events/{existing.id}", headers={**headers, "Content-Type": PATCH},
+    county = client.patch(f"/api/v1/events/{existing.id}", headers={**headers, "Content-Type": PATCH, "If-Match": '"1"'},
                           data=json.dumps({"county_code": "999999", "date": None}))
     assert county.status_code == 422 and set(county.get_json()["errors"]) == {"date"}
-    county = client.patch(f"/api/v1/events/{existing.id}", headers={**headers, "Content-Type": PATCH},
+    county = client.patch(f"/api/v1/events/{existing.id}", headers={**headers, "Content-Type": PATCH, "If-Match": '"1"'},
                           data=json.dumps({"county_code": "999999"}))
     assert county.status_code == 422 and county.get_json()["errors"] == {"county_code": "请选择有效的县区。"}
     assert data_changes(before) == []
@@ -112,9 +113,10 @@ def test_invalid_input_is_422_per_field_in_chinese_and_saves_nothing(client, use
 def test_merge_patch_changes_only_the_fields_given_and_the_audit_names_the_tokens_user(client, users):
     event = make_event(name="永安签约会", place="永安", organiser="永安市政府", county_code=YONGAN, notes="首批")
     commerce = users[Role.COMMERCE]
-    response = client.patch(f"/api/v1/events/{event.id}", headers=bearer(make_token(commerce), Content_Type=PATCH),
+    response = client.patch(f"/api/v1/events/{event.id}",
+                            headers=bearer(make_token(commerce), Content_Type=PATCH, If_Match='"1"'),
                             data=json.dumps({"notes": "第二批", "county_code": None}))
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
     body = response.get_json()
     assert (body["name"], body["place"], body["organiser"], body["notes"], body["county_code"]) == \
         ("永安签约会", "永安", "永安市政府", "第二批", None)
@@ -123,3 +125,18 @@ def test_merge_patch_changes_only_the_fields_given_and_the_audit_names_the_token
                                                         AuditEntry.entity_id == str(event.id))
                                .order_by(AuditEntry.id.desc())).first()
     assert (entry.action, entry.user_id) == ("updated", commerce.id)
+
+
+def test_a_change_needs_if_match_and_a_stale_one_gets_the_current_event(client, users):
+    event = make_event(place="福州")
+    headers = bearer(make_token(users[Role.COMMERCE]), Content_Type=PATCH)
+    url = f"/api/v1/events/{event.id}"
+    assert client.get(url, headers=headers).headers["ETag"] == '"1"'
+    missing = client.patch(url, headers=headers, data=json.dumps({"place": "厦门"}))
+    assert missing.status_code == 428 and missing.mimetype == "application/problem+json"
+    first = client.patch(url, headers={**headers, "If-Match": '"1"'}, data=json.dumps({"place": "厦门"}))
+    assert first.status_code == 200
+    stale = client.patch(url, headers={**headers, "If-Match": '"1"'}, data=json.dumps({"place": "泉州"}))
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
+    assert stale.get_json()["current"]["place"] == "厦门"
+    assert fresh(SigningEvent, event.id).place == "厦门"

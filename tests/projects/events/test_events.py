@@ -148,6 +148,18 @@ def test_event_names_are_unique(staff, cohort):
     assert "已存在" in info.value.errors["name"]
 
 
+def test_an_event_edited_from_an_older_copy_is_refused_and_keeps_the_first_save(app, staff):
+    event = make_event(name="春季签约会", place="福州")
+    first, second = new_client(app, staff), new_client(app, make_user(Role.ADMIN))
+    form = {"name": "春季签约会", "date": event.date.isoformat(), "version": "1"}
+    assert 'name="version" type="hidden" value="1"' in first.get(f"/events/{event.id}/edit").get_data(as_text=True)
+    assert first.post(f"/events/{event.id}/edit", data={**form, "place": "厦门"}).status_code == 302
+    late = second.post(f"/events/{event.id}/edit", data={**form, "place": "泉州"})
+    assert late.status_code == 409 and "已被他人修改" in page_text(late)
+    db.session.expire_all()
+    assert (db.session.get(type(event), event.id).place, db.session.get(type(event), event.id).version) == ("厦门", 2)
+
+
 # investor change -------------------------------------------------------------------------------------
 
 def form_of(project: Project, **changes) -> dict:

@@ -16,6 +16,8 @@ from core.auth.models import Role
 from core.auth.tokens import create_token
 from core.db import db
 from core.transaction import transaction
+from projects.events.models import SigningEvent
+from projects.leads.models import Lead
 from projects.models import Project
 from tests.projects.web import changed_tables, new_client
 from tests.security.helpers import checksum, database_state
@@ -56,6 +58,18 @@ def project_version(w: World, foreign: bool) -> int:
     return db.session.get(Project, w.project_ids[foreign]).version
 
 
+def lead_version(w: World, foreign: bool) -> int:
+    return db.session.get(Lead, w.lead_ids[foreign]).version
+
+
+def event_version(w: World, foreign: bool) -> int:
+    return db.session.get(SigningEvent, w.event_id).version
+
+
+def lead_county(foreign: bool) -> str:
+    return OTHER_COUNTY if foreign else OWN_COUNTY
+
+
 def today(days: int = 0) -> str:
     return str(clock.today() + dt.timedelta(days=days))
 
@@ -81,6 +95,49 @@ API: dict[str, Entry] = {
         "to_stage": "paused", "reason": "资金未到位", "resume_date": today(30)}),
     "api_projects.convert": Entry("editor", scoped=True, etag=project_version,
                                   body=lambda w, f: {"contract_date": today()}),
+    # A project's items: read by whoever sees the project, changed by its editors under the project's version.
+    "api_project_items.list_approvals": Entry("reader", scoped=True),
+    "api_project_items.update_approval": Entry("editor", scoped=True, etag=project_version, body=lambda w, f: {
+        "status": "in_progress", "planned_date": today(30), "document_no": "明审〔2026〕1号"}),
+    "api_project_items.list_milestones": Entry("reader", scoped=True),
+    "api_project_items.add_milestone": Entry("editor", 201, scoped=True, etag=project_version, body=lambda w, f: {
+        "name": "设备进场", "planned_date": today(20), "note": "接口添加的节点"}),
+    "api_project_items.update_milestone": Entry("editor", scoped=True, etag=project_version, body=lambda w, f: {
+        "planned_date": today(50), "actual_date": today()}),
+    "api_project_reports.list_reports": Entry("reader", scoped=True),
+    "api_project_reports.submit_report": Entry("editor", 201, scoped=True, etag=project_version, body=lambda w, f: {
+        "month": today(), "investment": 120, "funds_arrived": 80, "note": "厂房基础施工"}),  # a month not yet reported
+    "api_project_reports.list_blockers": Entry("reader", scoped=True),
+    "api_project_reports.add_blocker": Entry("editor", 201, scoped=True, etag=project_version, body=lambda w, f: {
+        "category": "funding", "description": "配套资金未到位", "department": "财政局", "due_date": today(15)}),
+    "api_project_reports.escalate_blocker": Entry("editor", scoped=True, etag=project_version),  # no body
+    "api_project_reports.close_blocker": Entry("editor", scoped=True, etag=project_version,
+                                               body=lambda w, f: {"closing_note": "指标已落实"}),
+    # Leads: a county official's are their county's; the new lead's investor matches no lead or project (no 409).
+    "api_leads.list_leads": Entry("reader", query="status=new&per_page=5"),
+    "api_leads.get_lead": Entry("reader", scoped=True),
+    "api_leads.create_lead": Entry("editor", 201, body=lambda w, f: {
+        "investor_name": "接口登记线索有限公司", "source": "visit", "county_code": OWN_COUNTY,
+        "estimated_investment": 20000, "contact_person": "张总", "notes": "有意租用标准厂房"}),
+    "api_leads.update_lead": Entry("editor", scoped=True, etag=lead_version, body=lambda w, f: {
+        "contact_person": "李总", "notes": "接口补充的备注"}),
+    "api_leads.add_follow_up": Entry("editor", 201, scoped=True, body=lambda w, f: {  # adds only: no If-Match
+        "date": today(), "kind": "phone", "summary": "电话沟通投资意向"}),
+    "api_leads.change_status": Entry("editor", scoped=True, etag=lead_version,
+                                     body=lambda w, f: {"status": "assessing"}),
+    "api_leads.convert": Entry("editor", scoped=True, etag=lead_version, body=lambda w, f: {
+        "name": "线索转来的项目", "county_code": lead_county(f), "total_investment": 6000, "sign_type": "contract",
+        "sign_date": today()}),
+    # Signing events are the city's: everyone reads them, only commerce and admins keep them.
+    "api_events.list_events": Entry("reader"),
+    "api_events.get_event": Entry("reader"),
+    "api_events.create_event": Entry("commerce", 201, body=lambda w, f: {
+        "name": "9·8 投洽会", "date": "2025-09-08", "place": "厦门", "organiser": "省政府"}),
+    "api_events.update_event": Entry("commerce", etag=event_version, body=lambda w, f: {"place": "福州海峡会展中心"}),
+    "api_parks.list_parks": Entry("reader", query=f"county={OWN_COUNTY}&retired=true"),
+    "api_parks.get_park": Entry("reader"),  # every role reads every park
+    "api_parks.list_counties": Entry("reader"),
+    "api_ledgers.export_workbook": Entry("reader", query=f"county={OTHER_COUNTY}"),  # a county official: their own
 }
 
 
@@ -187,6 +244,28 @@ def test_api_access(app, world, endpoint, caller):
                 assert changed == [], f"{where} changed {changed}"
             else:
                 assert changed, f"{where} saved nothing"
+
+
+@pytest.mark.parametrize("role", [Role.COMMERCE.value, Role.COUNTY.value])
+def test_another_projects_item_under_a_project_is_404(app, world, role):
+    """An item is found under its own project only: the own project's URL with another county's item id is 404
+    (a county official learns nothing of it; whoever sees both gets no change to the wrong project), saving nothing."""
+    client, headers = app.test_client(), bearer(token_for(world, role))
+    headers["If-Match"] = f'"{project_version(world, False)}"'
+    own = world.project_ids[False]
+    items = f"{PREFIX}/projects/{own}"
+    before = database_state()
+    for method, url, endpoint in (
+            ("PATCH", f"{items}/approvals/{world.permit_ids[True]}", "api_project_items.update_approval"),
+            ("PATCH", f"{items}/milestones/{world.milestone_ids[True]}", "api_project_items.update_milestone"),
+            ("POST", f"{items}/blockers/{world.blocker_ids[True]}/escalate", "api_project_reports.escalate_blocker"),
+            ("POST", f"{items}/blockers/{world.blocker_ids[True]}/close", "api_project_reports.close_blocker")):
+        body = API[endpoint].body(world, False) if API[endpoint].body else None
+        content_type = "application/merge-patch+json" if method == "PATCH" else "application/json"
+        response = client.open(url, method=method, headers=headers, json=body,
+                               content_type=content_type if body is not None else None)
+        assert_problem(response, 404, f"{method} {url} as {role}")
+    assert changed_tables(before, database_state()) == []
 
 
 def test_a_session_is_no_token_for_the_resources(app, world):

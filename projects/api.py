@@ -151,16 +151,13 @@ def create_project(data: dict):
         project = services.create_project(data, by=current_user, stage=stage)
         project_id = project.id
     project = queries.get_project_or_404(project_id, current_user)
-    response = http.with_etag(dump(project), project.version, 201)
-    response.headers["Location"] = f"{base.PREFIX}/projects/{project.id}"
-    return response
+    return http.created(dump(project), project.version, f"{base.PREFIX}/projects/{project.id}")
 
 
 @blp.patch("/projects/<int:project_id>")
 @blp.arguments(ProjectFields(partial=True), content_type="application/merge-patch+json")
 @blp.response(200, ProjectOut)
-@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-                      "description": "上次读取时的 ETag"}])
+@blp.doc(parameters=[http.IF_MATCH])
 def update_project(patch: dict, project_id: int):
     """修改项目
 
@@ -176,7 +173,7 @@ def update_project(patch: dict, project_id: int):
 @blp.post("/projects/<int:project_id>/stage")
 @blp.arguments(StageMove)
 @blp.response(200, ProjectOut)
-@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+@blp.doc(parameters=[http.IF_MATCH])
 def change_stage(move: dict, project_id: int):
     """变更阶段
 
@@ -192,7 +189,7 @@ def change_stage(move: dict, project_id: int):
 @blp.post("/projects/<int:project_id>/convert")
 @blp.arguments(Conversion)
 @blp.response(200, ProjectOut)
-@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+@blp.doc(parameters=[http.IF_MATCH])
 def convert(data: dict, project_id: int):
     """协议转合同
 

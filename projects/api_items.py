@@ -18,10 +18,6 @@ from .stages import Light
 blp = base.blueprint("project_items", __name__, "前期手续与节点",
                      "项目的前期手续（列表、修改）和节点（列表、添加、修改），与项目页面上的表单相同。")
 
-# Every change to a project's items names the project's version: the page's forms carry the same one.
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "项目的 ETag（读取项目或其前期手续、节点、月报、问题列表时取得）"}
-
 
 class ApprovalFields(Schema):
     """What the project page's 前期手续 form changes."""
@@ -129,7 +125,7 @@ def list_approvals(page: int, per_page: int, project_id: int):
 @blp.patch("/projects/<int:project_id>/approvals/<int:item_id>")
 @blp.arguments(ApprovalFields, content_type="application/merge-patch+json")
 @blp.response(200, ApprovalOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def update_approval(patch: dict, project_id: int, item_id: int):
     """修改前期手续
 
@@ -157,7 +153,7 @@ def list_milestones(page: int, per_page: int, project_id: int):
 @blp.post("/projects/<int:project_id>/milestones")
 @blp.arguments(MilestoneNew)
 @blp.response(201, MilestoneOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def add_milestone(data: dict, project_id: int):
     """添加节点
 
@@ -173,7 +169,7 @@ def add_milestone(data: dict, project_id: int):
 @blp.patch("/projects/<int:project_id>/milestones/<int:milestone_id>")
 @blp.arguments(MilestoneChange, content_type="application/merge-patch+json")
 @blp.response(200, MilestoneOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def update_milestone(patch: dict, project_id: int, milestone_id: int):
     """修改节点
 

@@ -12,6 +12,11 @@ from core.db import db
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,10})"\s*$')
 
 
+# The header every change to a versioned record documents (and if_match reads).
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "上次读取时的 ETag（版本号）；缺少时 428，过期时 412"}
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -21,6 +26,13 @@ def with_etag(body: dict, version: int, status: int = 200) -> Response:
     response = current_app.json.response(body)
     response.status_code = status
     response.headers["ETag"] = etag(version)
+    return response
+
+
+def created(body: dict, version: int, location: str) -> Response:
+    """201 for a new record: its body, its ETag and where it now lives."""
+    response = with_etag(body, version, 201)
+    response.headers["Location"] = location
     return response
 
 

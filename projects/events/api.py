@@ -109,16 +109,13 @@ def create_event(data: dict):
     with transaction():
         event_id = _save(None, fields).id
     event = queries.event_or_404(event_id)
-    response = http.with_etag(dump_detail(event), event.version, 201)
-    response.headers["Location"] = f"{base.PREFIX}/events/{event_id}"
-    return response
+    return http.created(dump_detail(event), event.version, f"{base.PREFIX}/events/{event_id}")
 
 
 @blp.patch("/events/<int:event_id>")
 @blp.arguments(EventFields(partial=True), content_type="application/merge-patch+json")
 @blp.response(200, EventDetail)
-@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-                      "description": "上次读取时的 ETag"}])
+@blp.doc(parameters=[http.IF_MATCH])
 def update_event(patch: dict, event_id: int):
     """修改签约活动
 

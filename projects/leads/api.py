@@ -22,8 +22,6 @@ from .models import FollowUpKind, LeadSource, LeadStatus
 blp = base.blueprint("leads", __name__, "招商线索",
                      "招商线索：列表、详情、登记（投资方重复时 409 提醒）、修改（JSON merge patch）、跟进记录、状态变更、"
                      "签约转为项目。")
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "上次读取时的 ETag"}
 OVERDUE = "；".join(f"{key}＝{label}" for key, label in queries.OVERDUE_LABELS.items())
 
 
@@ -208,15 +206,13 @@ def create_lead(data: dict):
     except services.DuplicateInvestor as duplicate:
         return _duplicate_problem(duplicate)
     lead = queries.get_lead_or_404(lead_id, current_user)
-    response = http.with_etag(dump_detail(lead), lead.version, 201)
-    response.headers["Location"] = f"{base.PREFIX}/leads/{lead.id}"
-    return response
+    return http.created(dump_detail(lead), lead.version, f"{base.PREFIX}/leads/{lead.id}")
 
 
 @blp.patch("/leads/<int:lead_id>")
 @blp.arguments(LeadFields(partial=True), content_type="application/merge-patch+json")
 @blp.response(200, LeadDetail)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def update_lead(patch: dict, lead_id: int):
     """修改线索
 
@@ -250,7 +246,7 @@ def add_follow_up(data: dict, lead_id: int):
 @blp.post("/leads/<int:lead_id>/status")
 @blp.arguments(StatusMove)
 @blp.response(200, LeadDetail)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def change_status(move: dict, lead_id: int):
     """变更线索状态
 
@@ -265,7 +261,7 @@ def change_status(move: dict, lead_id: int):
 @blp.post("/leads/<int:lead_id>/convert")
 @blp.arguments(LeadConversion)
 @blp.response(200, LeadDetail)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def convert(data: dict, lead_id: int):
     """线索转为项目
 

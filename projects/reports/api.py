@@ -5,10 +5,10 @@ import marshmallow as ma
 from flask_login import current_user
 
 from core import clock
-from core.api import base
+from core.api import base, http
 from core.api.fields import Bool, Choice, Date, Money, Page, Schema, Text, listing
 from projects import queries as project_queries
-from projects.api_items import IF_MATCH, item_added, item_change, project_page
+from projects.api_items import item_added, item_change, project_page
 
 from . import queries, services
 from .models import Blocker, BlockerCategory, ProgressReport
@@ -101,7 +101,7 @@ def list_reports(page: int, per_page: int, project_id: int):
 @blp.arguments(ReportFields)
 @blp.response(201, ReportOut)
 @blp.alt_response(200, schema=ReportOut, description="该月已有月报：已更正", success=True)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def submit_report(data: dict, project_id: int):
     """填报月度进展
 
@@ -135,7 +135,7 @@ def list_blockers(page: int, per_page: int, project_id: int):
 @blp.post("/projects/<int:project_id>/blockers")
 @blp.arguments(BlockerFields)
 @blp.response(201, BlockerOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def add_blocker(data: dict, project_id: int):
     """登记存在问题
 
@@ -152,7 +152,7 @@ def add_blocker(data: dict, project_id: int):
 
 @blp.post("/projects/<int:project_id>/blockers/<int:blocker_id>/escalate")
 @blp.response(200, BlockerOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def escalate_blocker(project_id: int, blocker_id: int):
     """提请挂钩领导协调
 
@@ -166,7 +166,7 @@ def escalate_blocker(project_id: int, blocker_id: int):
 @blp.post("/projects/<int:project_id>/blockers/<int:blocker_id>/close")
 @blp.arguments(Closing)
 @blp.response(200, BlockerOut)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[http.IF_MATCH])
 def close_blocker(data: dict, project_id: int, blocker_id: int):
     """关闭问题
 

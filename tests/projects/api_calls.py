@@ -6,7 +6,7 @@ from sqlalchemy import select
 from core.auth.models import Role
 from core.db import db
 from projects.models import Project, ProjectEvent
-from tests.factories import make_project, make_token, make_user
+from tests.factories import bearer, make_project, make_token, make_user
 from tests.projects.web import snapshot
 
 OWN, OTHER = "350404", "350481"  # 三元区 (the county official's), 永安市
@@ -60,3 +60,23 @@ def events_of(project_id: int) -> list[ProjectEvent]:
     db.session.rollback()
     return list(db.session.scalars(select(ProjectEvent).where(ProjectEvent.project_id == project_id)
                                    .order_by(ProjectEvent.id)))
+
+
+def check_role_access(client, world, operations, operation: str, role: str, writes) -> None:
+    """One of a project's item operations as ``role`` (or "county/other": a county official on another county's
+    project): the status the pages give that role, the project's ETag on success, nothing saved on a refusal."""
+    _, keys, own, other = world
+    project = other if role == "county/other" else own
+    method, path, body, allowed = operations(project)[operation]
+    key = keys["county" if role == "county/other" else role]
+    before = data_snapshot()
+    response = getattr(client, method)(path, json=body, headers=bearer(key, If_Match=etag(project.id)))
+    if role == "county/other":
+        assert "永安" not in problem_of(response, 404)["detail"]  # as if it did not exist
+    elif role == "leader" and operation in writes:
+        problem_of(response, 403)
+    else:
+        assert response.status_code == allowed, response.get_data(as_text=True)
+        assert response.headers["ETag"] == etag(project.id)
+        return
+    assert data_snapshot() == before

@@ -13,6 +13,8 @@ from parks.models import Park
 from projects.models import EventKind, Project, ProjectEvent
 from projects.stages import SignType, Stage
 from tests.factories import bearer, make_project, make_token, make_user
+from tests.projects import api_calls
+from tests.projects.api_calls import problem_of
 
 OTHER = "350481"  # 永安市: not the county official's
 
@@ -35,18 +37,7 @@ def keys(people):
 
 @pytest.fixture
 def own_and_other(people):
-    own = make_project(people["commerce"], name="三元区氟化工项目", county_code="350404")
-    other = make_project(people["commerce"], name="永安石墨烯项目", county_code=OTHER, park_id=None)
-    return own, other
-
-
-def problem_of(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body
-    return body
+    return api_calls.own_and_other(people["commerce"])
 
 
 def test_the_list_is_scoped_to_the_county_and_shaped_as_documented(client, keys, own_and_other):

@@ -166,7 +166,10 @@ def empty_runner(make_app, empty_database):
     return make_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database}).test_cli_runner()
 
 
-def test_every_table_survives_a_backup_and_restore(app, project_ref, database_url, empty_database, tmp_path):
+def test_every_table_survives_a_backup_and_restore(app, project_ref, database_url, empty_database, tmp_path,
+                                                   monkeypatch):
+    # A folder of its own: other tests' uploads stay in the session's, whatever order the tests run in.
+    monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path / "attachments"))
     fill_every_table(app)
     assert empty_tables() == [], "fill_every_table must put a row in every table"
     backup = tmp_path / "sanming.backup"

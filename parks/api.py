@@ -103,7 +103,7 @@ def get_park(park_id: int):
     park = queries.park_detail(park_id)
     capacity = queries.capacity_of(park.id).figures.values()
     return current_app.json.response({
-        **ParkOut().dump(park), "boundary": park.boundary, "aliases": [alias.name for alias in park.aliases],
+        **ParkOut.write(park), "boundary": park.boundary, "aliases": [alias.name for alias in park.aliases],
         "enterprises": EnterpriseOut(many=True).dump(firm for firm in park.enterprises if not firm.is_retired),
         "capacity": CapacityOut(many=True).dump(capacity)})
 

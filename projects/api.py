@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_login import current_user
+from sqlalchemy import type_coerce
 
 from core import clock
 from core.api import base, http
 from core.api.fields import Area, Bool, Choice, Date, Flag, Id, Money, Page, QueryId, Schema, Text, listing
-from core.db import db
+from core.db import db, enum_type
 from core.transaction import transaction
 
 from . import queries, rules, services
@@ -110,9 +111,10 @@ class Conversion(Schema):
     contract_date = Date("合同签订日期", required=True)
 
 
-def dump(project) -> dict:
-    data = ProjectOut().dump(project)
-    data["light"] = project.light(clock.today()).value
+def dump(project, light: Light | None = None) -> dict:
+    """A project as the API writes it; ``light`` when the query computed it already (a list: no query a row)."""
+    data = ProjectOut.write(project)
+    data["light"] = (light or project.light(clock.today())).value
     return data
 
 
@@ -126,7 +128,8 @@ def list_projects(page: int, per_page: int, **filters):
     wanted = queries.ListFilters(**{key: value for key, value in filters.items() if key != "sort"})
     sort = filters.get("sort") or queries.default_sort(current_user)
     query, light = queries.filtered_projects(current_user, wanted, clock.today())
-    return http.page_of(query.order_by(*queries.list_order(sort, light)), page, per_page, dump)
+    statement = query.add_columns(type_coerce(light, enum_type(Light))).order_by(*queries.list_order(sort, light))
+    return http.page_of(statement, page, per_page, lambda row: dump(*row), whole_rows=True)
 
 
 @blp.get("/projects/<int:project_id>")

@@ -68,11 +68,11 @@ MilestoneList = listing(MilestoneOut, "MilestoneList")
 
 
 def dump_approval(item) -> dict:
-    return ApprovalOut().dump(item)
+    return ApprovalOut.write(item)
 
 
 def dump_milestone(milestone) -> dict:
-    data = MilestoneOut().dump(milestone)
+    data = MilestoneOut.write(milestone)
     data["light"] = milestone.light(clock.today()).value
     return data
 

@@ -68,7 +68,7 @@ EventList = listing(EventOut, "EventList")
 
 
 def dump(event, signed: int) -> dict:
-    return {**EventOut().dump(event), "signed": signed}
+    return {**EventOut.write(event), "signed": signed}
 
 
 def dump_detail(event) -> dict:

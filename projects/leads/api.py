@@ -145,7 +145,7 @@ class DuplicateProblem(base.ProblemSchema):
 
 
 def dump(lead, overdue: list[str] | None = None) -> dict:
-    data = LeadOut().dump(lead)
+    data = LeadOut.write(lead)
     data["overdue"] = _overdue(lead) if overdue is None else overdue
     return data
 

@@ -79,11 +79,11 @@ BlockerList = listing(BlockerOut, "BlockerList")
 
 
 def dump_report(report) -> dict:
-    return ReportOut().dump(report)
+    return ReportOut.write(report)
 
 
 def dump_blocker(blocker) -> dict:
-    return BlockerOut().dump(blocker)
+    return BlockerOut.write(blocker)
 
 
 @blp.get("/projects/<int:project_id>/reports")

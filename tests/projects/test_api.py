@@ -11,6 +11,7 @@ from core.auth.models import Role
 from core.db import db
 from parks.models import Park
 from projects.models import EventKind, Project, ProjectEvent
+from projects.services import add_milestone
 from projects.stages import SignType, Stage
 from tests.factories import bearer, make_project, make_token, make_user
 from tests.projects import api_calls
@@ -186,3 +187,14 @@ def test_no_token_or_a_bad_one_is_401_and_a_session_cookie_is_not_enough(client,
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     auth.login(people["commerce"])
     problem_of(client.get("/api/v1/projects"), 401)
+
+
+def test_the_lists_light_is_the_projects_own(client, keys, people, own_and_other):
+    own, other = own_and_other
+    add_milestone(own, name="厂房封顶", planned_date=dt.date(2025, 1, 1), version=own.version, by=people["commerce"])
+    db.session.commit()
+    listed = client.get("/api/v1/projects?sort=name", headers=bearer(keys["commerce"])).get_json()["items"]
+    assert {item["id"]: item["light"] for item in listed} == {own.id: "red", other.id: "green"}
+    red = client.get("/api/v1/projects?light=red", headers=bearer(keys["commerce"])).get_json()
+    assert [item["id"] for item in red["items"]] == [own.id]
+    assert client.get(f"/api/v1/projects/{own.id}", headers=bearer(keys["commerce"])).get_json()["light"] == "red"

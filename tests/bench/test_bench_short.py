@@ -89,3 +89,13 @@ def test_killed_workers_leave_no_half_import_nor_half_saved_project(bench_databa
         assert re.search(rf"^\s+ok\s+{re.escape(check)}", output, re.MULTILINE), check
     assert "FAIL" not in output
     assert output.rstrip().endswith("RESULT: PASS")
+
+
+def test_api_lists_take_the_same_statements_whatever_their_size():
+    """bench/api.py on a small database: the API's list of 500 rows takes as many statements as the list of 50
+    (no query per row), and every request it times answers 200 (the script asserts that)."""
+    output = run_bench("api.py", "120", url=None)
+    statements = {label: int(count) for label, count in re.findall(
+        r"^\s+120\s+(API: \S+(?: \(50 rows\))?)\s+[\d.]+\s+[\d.]+\s+(\d+)$", output, re.MULTILINE)}
+    assert statements["API: /api/v1/projects (50 rows)"] == statements["API: /api/v1/projects?per_page=500"], output
+    assert statements["API: /api/v1/projects (50 rows)"] <= 8, output

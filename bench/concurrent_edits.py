@@ -113,9 +113,11 @@ def logged_in(base: str, users: list[str], count: int) -> list[harness.Client]:
     return clients
 
 
-def burst(clients: list[harness.Client], projects: list[int], seconds: float, seed: int = 1) -> Tally:
-    """Every client edits until ``seconds`` have passed; returns the tally once all threads are done."""
-    tally = Tally()
+def burst(clients: list[harness.Client], projects: list[int], seconds: float, seed: int = 1,
+          tally: Tally | None = None) -> Tally:
+    """Every client edits until ``seconds`` have passed; returns the tally once all threads are done (``tally``, when
+    given, is the one counted into: another thread may watch it while the edits run)."""
+    tally = tally if tally is not None else Tally()
     deadline = time.monotonic() + seconds
     threads = [threading.Thread(target=edit_until, args=(client, projects, deadline, tally, random.Random(seed + i)))
                for i, client in enumerate(clients)]
